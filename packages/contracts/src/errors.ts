@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** Every error the API can answer with, and its HTTP status. Domain code throws these codes; one handler maps them. */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  invalid_json: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  insufficient_credits: 402,
+  forbidden: 403,
+  csrf_rejected: 403,
+  not_found: 404,
+  idempotency_conflict: 409,
+  invalid_state: 409,
+  email_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  service_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const errorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]);
+
+export const fieldErrorSchema = z.object({
+  path: z.string().describe('Dotted path of the offending field, e.g. "width"'),
+  message: z.string(),
+});
+export type FieldError = z.infer<typeof fieldErrorSchema>;
+
+export const errorResponseSchema = z.object({
+  error: z.object({
+    code: errorCodeSchema,
+    message: z.string(),
+    fields: z.array(fieldErrorSchema).optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  requestId: z.string(),
+});
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;

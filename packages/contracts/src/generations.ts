@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { outputFormatSchema, engineSchema } from './models.ts';
+import { ASPECT_RATIOS } from './sizes.ts';
+
+export const MAX_PROMPT_LENGTH = 32_000;
+
+export const GENERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
+export const generationStatusSchema = z.enum(GENERATION_STATUSES);
+export type GenerationStatus = z.infer<typeof generationStatusSchema>;
+export const TERMINAL_STATUSES: readonly GenerationStatus[] = ['succeeded', 'failed', 'canceled', 'blocked'];
+
+/** Why a generation did not succeed. Each code has a message a user (or, for engine_*, an operator) can act on. */
+export const FAILURE_CODES = {
+  engine_error: 'The image engine reported an error. Try again; if it keeps happening, contact the operator.',
+  engine_unavailable: 'The image engine is unavailable right now. Try again in a few minutes.',
+  engine_rejected_request: 'The image engine rejected the request parameters.',
+  engine_out_of_credits: 'The operator’s account with the image engine has run out of credits. The operator has to top it up.',
+  engine_auth_failed: 'The operator’s image engine key was refused. The operator has to fix the engine configuration.',
+  result_expired: 'The engine’s result expired before it could be downloaded.',
+  invalid_output: 'The engine returned something that is not a valid image.',
+  timed_out: 'The engine did not finish in time.',
+  interrupted: 'The server restarted while this generation was running and it could not be resumed.',
+  request_moderated: 'The prompt or reference images were flagged by the engine’s content policy.',
+  content_moderated: 'The generated image was flagged by the engine’s content policy and was not delivered.',
+  canceled: 'Canceled.',
+} as const;
+export type FailureCode = keyof typeof FAILURE_CODES;
+export const failureCodeSchema = z.enum(Object.keys(FAILURE_CODES) as [FailureCode, ...FailureCode[]]);
+
+const dimension = z.number().int('must be a whole number of pixels').positive();
+
+export const createGenerationSchema = z
+  .object({
+    model: z.string().min(1, 'choose a model').max(100),
+    prompt: z
+      .string()
+      .trim()
+      .min(1, 'the prompt must not be empty')
+      .max(MAX_PROMPT_LENGTH, `the prompt must be at most ${MAX_PROMPT_LENGTH} characters`),
+    aspect_ratio: z.enum(ASPECT_RATIOS).optional(),
+    width: dimension.optional(),
+    height: dimension.optional(),
+    seed: z.number().int('must be a whole number').min(0).max(4_294_967_295).optional(),
+    output_format: outputFormatSchema.optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const hasW = v.width !== undefined;
+    const hasH = v.height !== undefined;
+    if (hasW !== hasH) ctx.addIssue({ code: 'custom', path: [hasW ? 'height' : 'width'], message: 'give both width and height, or neither' });
+    if (v.aspect_ratio && (hasW || hasH)) ctx.addIssue({ code: 'custom', path: ['aspect_ratio'], message: 'give either aspect_ratio or width and height, not both' });
+  });
+export type CreateGenerationInput = z.infer<typeof createGenerationSchema>;
+
+export const imageSchema = z.object({
+  id: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  format: outputFormatSchema,
+  bytes: z.number().int(),
+  url: z.string().describe('Authenticated URL of the original image; append ?format=png|jpeg|webp to convert'),
+  thumbnail_url: z.string().describe('256 px WebP thumbnail'),
+  preview_url: z.string().describe('768 px WebP preview'),
+});
+export type Image = z.infer<typeof imageSchema>;
+
+export const generationSchema = z.object({
+  id: z.string(),
+  status: generationStatusSchema,
+  model: z.string(),
+  model_label: z.string(),
+  engine: engineSchema,
+  is_preview_engine: z.boolean(),
+  prompt: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  aspect_ratio: z.string().nullable(),
+  seed: z.number().int().nullable(),
+  output_format: outputFormatSchema,
+  progress: z.number().min(0).max(1).nullable(),
+  cost_credits: z.number().int().nullable().describe('Credits charged; null until billing is enabled'),
+  error: z.object({ code: failureCodeSchema, message: z.string() }).nullable(),
+  images: z.array(imageSchema),
+  created_at: z.string(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+});
+export type Generation = z.infer<typeof generationSchema>;
+
+export const generationPageSchema = z.object({
+  data: z.array(generationSchema),
+  next_cursor: z.string().nullable(),
+});
+export type GenerationPage = z.infer<typeof generationPageSchema>;
+
+export const listGenerationsQuerySchema = z.object({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(30),
+});
+
+export const imageFormatQuerySchema = z.object({
+  format: outputFormatSchema.optional(),
+  download: z.enum(['1', 'true']).optional(),
+});
+
+export const idParamSchema = z.object({ id: z.uuid('not a valid id') });
+
+/** Pushed over SSE at /api/events whenever one of the user's generations changes. */
+export const generationEventSchema = z.object({
+  type: z.literal('generation.updated'),
+  generation: generationSchema,
+});
+export type GenerationEvent = z.infer<typeof generationEventSchema>;

@@ -1,0 +1,5 @@
+export * from './errors.ts';
+export * from './models.ts';
+export * from './sizes.ts';
+export * from './generations.ts';
+export * from './accounts.ts';
