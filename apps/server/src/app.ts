@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { ErrorResponse } from '@atelier/contracts';
+import type { Container } from './container.ts';
+import { registerAuth } from './http/auth-hook.ts';
+import { registerErrorHandler } from './http/error-handler.ts';
+import { registerHealthRoutes } from './http/health.routes.ts';
+import { registerHttpMetrics } from './http/metrics.ts';
+import { registerSecurity } from './http/security.ts';
+import { PUBLIC_V1, STUDIO } from './http/surfaces.ts';
+import { AppError } from './lib/errors.ts';
+import { registerAccountRoutes } from './modules/accounts/accounts.routes.ts';
+import { registerCatalogueRoutes } from './modules/catalogue/catalogue.routes.ts';
+import { registerEventRoutes } from './modules/generations/events.routes.ts';
+import { registerGenerationRoutes } from './modules/generations/generations.routes.ts';
+import { registerMediaRoutes } from './modules/media/media.routes.ts';
+
+const API_PREFIXES = ['/api/', '/v1/', '/docs', '/healthz', '/readyz', '/metrics'];
+
+/** Builds the HTTP application on a wired container. Never listens: main.ts does, tests use inject(). */
+export async function buildApp(c: Container): Promise<FastifyInstance> {
+  const { config } = c;
+  const app = Fastify({
+    loggerInstance: c.logger as FastifyBaseLogger,
+    trustProxy: config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    disableRequestLogging: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: a text/plain body must not slip past CORS-free "simple request" rules.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.actor && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  registerErrorHandler(app);
+  await registerSecurity(app, { publicUrl: config.publicUrl, isHttps: config.isHttps });
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, ctx) => new AppError('rate_limited', `Too many requests. Try again in ${ctx.after}.`),
+  });
+  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys });
+  registerHttpMetrics(app, c.metrics);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Atelier API', version: '1.0.0', description: 'Generate images with FLUX-class models. Authenticate with `Authorization: Bearer atl_…` (create keys in the studio settings or with `atelier api-key create`).' },
+      servers: [{ url: config.publicUrl }],
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An Atelier API key (atl_…)' } } },
+      security: [{ apiKey: [] }],
+    },
+    hideUntagged: true,
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/v1/openapi.json', { config: { auth: 'public' } }, async () => app.swagger());
+
+  registerHealthRoutes(app, { db: c.database.db, metrics: c.metrics.registry });
+  registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute });
+  registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue });
+  for (const surface of [STUDIO, PUBLIC_V1]) {
+    registerCatalogueRoutes(app, { catalogue: c.catalogue, surface });
+    registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createRateLimit: config.rateLimits.generationsPerMinute });
+    registerMediaRoutes(app, { media: c.media, surface });
+  }
+
+  const indexHtml = path.join(config.webDistDir, 'index.html');
+  const hasStudio = fs.existsSync(indexHtml);
+  if (hasStudio) {
+    await app.register(fastifyStatic, { root: config.webDistDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
+  } else {
+    c.logger.warn({ dir: config.webDistDir }, 'studio build not found: run `npm run build` (npm install does it) to serve the web studio');
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const isApi = API_PREFIXES.some((p) => request.url.startsWith(p));
+    if (request.method === 'GET' && !isApi && hasStudio) {
+      // Client-side routes of the single-page studio.
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(fs.createReadStream(indexHtml));
+    }
+    const body: ErrorResponse = { error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id };
+    return reply.status(404).send(body);
+  });
+  return app;
+}

@@ -1,0 +1,167 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import { fromPglite, type Db as IDatabase } from 'pg-boss';
+import type { DB } from './schema.ts';
+
+export type Db = Kysely<DB>;
+
+/**
+ * One database handle for the whole process: Kysely for queries, a pg-boss executor, and LISTEN.
+ * The same SQL runs on both backends; only the connection plumbing differs.
+ */
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  db: Db;
+  /** How pg-boss reaches this database: its own pool on PostgreSQL, the shared gate on PGlite. */
+  boss: { connectionString: string } | { db: IDatabase };
+  /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+
+/** int8 comes back as a JS number on both backends (ids are uuids; our int8 values stay far below 2^53). */
+const parseInt8 = (v: string) => Number(v);
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  return config.kind === 'postgres' ? openPostgres(config.url) : openPglite(config.dir);
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const typeParser = (oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? parseInt8 : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown);
+  const pool = new pg.Pool({ connectionString: url, max: 20, types: { getTypeParser: typeParser } as unknown as pg.CustomTypesConfig });
+  // Fail fast at boot with a readable message instead of on the first request.
+  await pool.query('select 1');
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    boss: { connectionString: url },
+    async listen(channel, onPayload) {
+      return listenPostgres(url, channel, onPayload);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** A dedicated connection for LISTEN that reconnects with back-off when the server goes away. */
+async function listenPostgres(url: string, channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+  let closed = false;
+  let client: pg.Client | null = null;
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('notification', (msg) => {
+      if (msg.channel === channel && msg.payload !== undefined) onPayload(msg.payload);
+    });
+    c.on('error', () => {
+      if (closed) return;
+      client = null;
+      setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+    });
+    await c.connect();
+    await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    client = c;
+  };
+  await connect();
+  return async () => {
+    closed = true;
+    await client?.end().catch(() => undefined);
+  };
+}
+
+/**
+ * PGlite is a single connection. Everything that touches it — Kysely queries and transactions,
+ * pg-boss, LISTEN — goes through one FIFO gate, so a statement can never land inside somebody
+ * else's open transaction. Inside a transaction, use the transaction handle: asking the gate for a
+ * second connection while holding it would wait forever.
+ */
+class Gate {
+  #tail: Promise<void> = Promise.resolve();
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => next);
+    return ready;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}
+
+async function openPglite(dir: string): Promise<Database> {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const pglite = await PGlite.create(dir, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+  const gate = new Gate();
+
+  const runQuery = async (text: string, params: readonly unknown[]) => {
+    if (params.length === 0 && text.includes(';')) {
+      // The simple protocol allows several statements; the extended one used by query() does not.
+      const results = await pglite.exec(text);
+      const last = results.at(-1);
+      return { rows: last?.rows ?? [], affectedRows: last?.affectedRows ?? 0 };
+    }
+    return pglite.query(text, params as unknown[]);
+  };
+
+  const pool: PostgresPool = {
+    options: {},
+    async connect(): Promise<PostgresPoolClient> {
+      const release = await gate.acquire();
+      let released = false;
+      const query = async (text: string, params: readonly unknown[]) => {
+        const result = await runQuery(text, params);
+        const command = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SELECT';
+        return { command, rowCount: result.affectedRows ?? result.rows.length, rows: result.rows };
+      };
+      return {
+        // Kysely's client type also has a cursor overload; Atelier never streams with cursors.
+        query: query as PostgresPoolClient['query'],
+        release() {
+          if (!released) {
+            released = true;
+            release();
+          }
+        },
+      };
+    },
+    async end() {
+      /* closed in close() below */
+    },
+  };
+
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  // pg-boss issues multi-statement DDL and `locked()` blocks; fromPglite knows PGlite's query/exec split.
+  const bossDb = fromPglite({
+    query: (text: string, values?: unknown[]) => gate.run(() => pglite.query(text, values)),
+    exec: (text: string) => gate.run(() => pglite.exec(text)),
+    listen: (channel: string, cb: (payload: string) => void) => gate.run(() => pglite.listen(channel, cb)),
+  } as unknown as PGlite);
+
+  return {
+    kind: 'pglite',
+    db,
+    boss: { db: bossDb },
+    async listen(channel, onPayload) {
+      const unsubscribe = await gate.run(() => pglite.listen(channel, onPayload));
+      return () => gate.run(() => unsubscribe());
+    },
+    async close() {
+      await gate.run(async () => {
+        await pglite.close();
+      });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { Engine, FailureCode, GenerationStatus, OutputFormat } from '@atelier/contracts';
+
+/** Row types of every table, kept by hand next to the migrations that create them. */
+type CreatedAt = ColumnType<Date, Date | undefined, never>;
+type UpdatedAt = ColumnType<Date, Date | undefined, Date>;
+
+// better-auth's core tables, renamed to snake_case through its `fields` options (see accounts/auth.ts).
+export interface UsersTable {
+  id: string;
+  name: string;
+  email: string;
+  email_verified: boolean;
+  image: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+export interface SessionsTable {
+  id: string;
+  token: string;
+  user_id: string;
+  expires_at: Date;
+  ip_address: string | null;
+  user_agent: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+export interface AccountsTable {
+  id: string;
+  account_id: string;
+  provider_id: string;
+  user_id: string;
+  access_token: string | null;
+  refresh_token: string | null;
+  id_token: string | null;
+  access_token_expires_at: Date | null;
+  refresh_token_expires_at: Date | null;
+  scope: string | null;
+  password: string | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+export interface VerificationsTable {
+  id: string;
+  identifier: string;
+  value: string;
+  expires_at: Date;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface GenerationsTable {
+  id: string;
+  user_id: string;
+  status: GenerationStatus;
+  model_id: string;
+  engine: Engine;
+  engine_model: string;
+  prompt: string;
+  width: number;
+  height: number;
+  aspect_ratio: string | null;
+  seed: number | null;
+  output_format: OutputFormat;
+  idempotency_key: string | null;
+  request_hash: string;
+  engine_request_id: string | null;
+  engine_polling_url: string | null;
+  engine_cost: number | null;
+  progress: number | null;
+  attempt: Generated<number>;
+  lease_until: Date | null;
+  error_code: FailureCode | null;
+  /** Operator-facing detail (engine messages); never shown to end users verbatim. */
+  error_detail: string | null;
+  cost_credits: number | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+export interface ImagesTable {
+  id: string;
+  generation_id: string;
+  user_id: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+  original_key: string;
+  thumbnail_key: string;
+  preview_key: string;
+  created_at: CreatedAt;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: CreatedAt;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  accounts: AccountsTable;
+  verifications: VerificationsTable;
+  generations: GenerationsTable;
+  images: ImagesTable;
+  api_keys: ApiKeysTable;
+}
+
+export type GenerationRow = Selectable<GenerationsTable>;
+export type NewGeneration = Insertable<GenerationsTable>;
+export type ImageRow = Selectable<ImagesTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;

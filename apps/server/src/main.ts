@@ -1,0 +1,101 @@
+import { Command } from 'commander';
+import { loadConfig, type Config } from './config.ts';
+import { createContainer, type Container } from './container.ts';
+import { buildApp } from './app.ts';
+import { createLogger } from './lib/logger.ts';
+import { createOperatorCommands } from './operator.ts';
+
+/** The `atelier` command: start | api | worker | migrate | user create | api-key create. */
+const program = new Command('atelier').description('Atelier — a self-hostable AI image studio').showHelpAfterError();
+
+async function boot(roles: { http: boolean; work: boolean }): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  if (config.database.kind === 'pglite' && roles.http !== roles.work) {
+    throw new Error('The embedded database serves one process only: run `atelier start` (API and workers together), or set DATABASE_URL to a PostgreSQL server to run `atelier api` and `atelier worker` separately.');
+  }
+  const container = await createContainer(config, { logger });
+  const app = roles.http ? await buildApp(container) : null;
+  await container.start({ work: roles.work });
+  if (app) {
+    await app.listen({ port: config.port, host: config.host });
+    logger.info(`Atelier is running at ${config.publicUrl} (${config.database.kind === 'pglite' ? 'embedded database in ' + config.dataDir : 'PostgreSQL'})`);
+  } else {
+    logger.info('Atelier worker started');
+  }
+  installShutdown(container, app, logger);
+}
+
+function installShutdown(container: Container, app: Awaited<ReturnType<typeof buildApp>> | null, logger: Container['logger']) {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000).unref();
+    try {
+      await app?.close(); // stop accepting requests, finish the ones in flight
+      await container.stop(); // drain workers, close the database
+      clearTimeout(force);
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** Runs an operator command against the database without starting the server. */
+async function withContainer<T>(fn: (c: Container, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const container = await createContainer(config, { logger: createLogger(process.env.LOG_LEVEL ? config.logLevel : 'warn') });
+  try {
+    await container.jobs.start({ work: false, concurrency: 1 });
+    return await fn(container, config);
+  } finally {
+    await container.stop();
+  }
+}
+
+program.command('start').description('Run everything in one process: HTTP API, studio and workers').action(() => boot({ http: true, work: true }));
+program.command('api').description('Run the HTTP API and studio only (requires DATABASE_URL)').action(() => boot({ http: true, work: false }));
+program.command('worker').description('Run job workers only (requires DATABASE_URL)').action(() => boot({ http: false, work: true }));
+program
+  .command('migrate')
+  .description('Apply database migrations (also done at start)')
+  .action(() => withContainer(async () => console.log('Database is up to date.')));
+
+const user = program.command('user').description('Manage users');
+user
+  .command('create')
+  .description('Create a user with an email and password')
+  .requiredOption('--email <email>')
+  .requiredOption('--password <password>')
+  .option('--name <name>')
+  .action((o: { email: string; password: string; name?: string }) =>
+    withContainer(async (c) => {
+      const created = await createOperatorCommands(c).createUser(o);
+      console.log(`Created user ${created.email} (${created.id})`);
+    }),
+  );
+
+const apiKey = program.command('api-key').description('Manage API keys');
+apiKey
+  .command('create')
+  .description('Create an API key for a user; prints the key alone on the last line')
+  .requiredOption('--email <email>')
+  .option('--name <name>', 'a label for the key', 'CLI')
+  .action((o: { email: string; name: string }) =>
+    withContainer(async (c) => {
+      const key = await createOperatorCommands(c).createApiKey(o);
+      console.log(`API key "${o.name}" for ${o.email} — store it now, it is not shown again:`);
+      console.log(key);
+    }),
+  );
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { apiKeyCreatedSchema, apiKeyListSchema, createApiKeySchema, idParamSchema, meSchema, type ApiKey } from '@atelier/contracts';
+import type { ApiKeyRow } from '#src/db/schema.ts';
+import { requireActor } from '#src/http/context.ts';
+import { toHeaders } from '#src/http/auth-hook.ts';
+import { AppError } from '#src/lib/errors.ts';
+import type { Auth } from './auth.ts';
+import type { ApiKeyService } from './api-keys.service.ts';
+
+const presentKey = (row: ApiKeyRow): ApiKey => ({
+  id: row.id,
+  name: row.name,
+  prefix: row.prefix,
+  created_at: row.created_at.toISOString(),
+  last_used_at: row.last_used_at?.toISOString() ?? null,
+});
+
+export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; apiKeys: ApiKeyService; publicUrl: string; authRateLimit: number }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  // better-auth's own endpoints (sign-up/in/out, sessions), bridged from Fastify to its fetch handler.
+  r.route({
+    method: ['GET', 'POST'],
+    url: '/api/auth/*',
+    config: { auth: 'public', rateLimit: { max: deps.authRateLimit, timeWindow: '1 minute' } },
+    async handler(request, reply) {
+      const url = new URL(request.url, deps.publicUrl);
+      const hasBody = request.method !== 'GET' && request.body !== undefined;
+      const response = await deps.auth.handler(
+        new Request(url, { method: request.method, headers: toHeaders(request.headers), ...(hasBody ? { body: JSON.stringify(request.body) } : {}) }),
+      );
+      reply.status(response.status);
+      response.headers.forEach((value, name) => {
+        if (name !== 'set-cookie' && name !== 'content-length') reply.header(name, value);
+      });
+      const cookies = response.headers.getSetCookie();
+      if (cookies.length) reply.header('set-cookie', cookies);
+      reply.header('cache-control', 'no-store');
+      return reply.send(response.body ? Buffer.from(await response.arrayBuffer()) : null);
+    },
+  });
+
+  r.get('/api/me', { config: { auth: 'user' }, schema: { response: { 200: meSchema } } }, async (request) => {
+    const actor = requireActor(request.actor);
+    const session = await deps.auth.api.getSession({ headers: toHeaders(request.headers) });
+    if (!session || session.user.id !== actor.userId) throw new AppError('unauthenticated', 'Sign in to continue.');
+    return { id: session.user.id, email: session.user.email, name: session.user.name };
+  });
+
+  r.get('/api/api-keys', { config: { auth: 'user' }, schema: { response: { 200: apiKeyListSchema } } }, async (request) => {
+    const rows = await deps.apiKeys.list(requireActor(request.actor).userId);
+    return { data: rows.map(presentKey) };
+  });
+
+  r.post('/api/api-keys', { config: { auth: 'user' }, schema: { body: createApiKeySchema, response: { 201: apiKeyCreatedSchema } } }, async (request, reply) => {
+    const { row, key } = await deps.apiKeys.create(requireActor(request.actor).userId, request.body.name);
+    return reply.status(201).send({ ...presentKey(row), key });
+  });
+
+  r.delete('/api/api-keys/:id', { config: { auth: 'user' }, schema: { params: idParamSchema, response: { 204: z.null() } } }, async (request, reply) => {
+    await deps.apiKeys.revoke(requireActor(request.actor).userId, request.params.id);
+    return reply.status(204).send(null);
+  });
+}

@@ -1,0 +1,80 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { betterAuth, type BetterAuthOptions } from 'better-auth';
+import { hash, verify } from '@node-rs/argon2';
+import type { Db } from '#src/db/client.ts';
+import { loadOrCreateSecret } from '#src/adapters/kms/local-kms.ts';
+
+/**
+ * Sign-up, sign-in, sessions and (later) OAuth, e-mail verification and 2FA, by better-auth on our own
+ * database. Its tables use snake_case columns through the field maps below; migration 0001 creates
+ * them, and a test checks better-auth finds nothing to migrate.
+ */
+
+// OWASP / ASVS appendix C: argon2id, m = 46 MiB, t = 1, p = 1. `algorithm: 2` is Argon2id (a const enum in the typings).
+const ARGON2 = { algorithm: 2, memoryCost: 47_104, timeCost: 1, parallelism: 1 } as const;
+
+export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
+
+const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
+
+export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean }): BetterAuthOptions {
+  return {
+    appName: 'Atelier',
+    baseURL: deps.baseURL,
+    basePath: '/api/auth',
+    secret: deps.secret,
+    database: { db: deps.db, type: 'postgres' },
+    telemetry: { enabled: false },
+    trustedOrigins: [deps.baseURL],
+    // Rate limits are ours (http/rate-limit.ts), shared with the rest of the API.
+    rateLimit: { enabled: false },
+    emailAndPassword: {
+      enabled: true,
+      minPasswordLength: 8,
+      maxPasswordLength: 1024,
+      autoSignIn: true,
+      password: {
+        hash: (password) => hash(password, ARGON2),
+        verify: ({ hash: stored, password }) => verify(stored, password),
+      },
+    },
+    session: {
+      modelName: 'sessions',
+      expiresIn: SESSION_MAX_AGE_SECONDS,
+      updateAge: 24 * 3600,
+      fields: { ...ts, expiresAt: 'expires_at', ipAddress: 'ip_address', userAgent: 'user_agent', userId: 'user_id' },
+    },
+    user: { modelName: 'users', fields: { ...ts, emailVerified: 'email_verified' } },
+    account: {
+      modelName: 'accounts',
+      fields: {
+        ...ts,
+        accountId: 'account_id',
+        providerId: 'provider_id',
+        userId: 'user_id',
+        accessToken: 'access_token',
+        refreshToken: 'refresh_token',
+        idToken: 'id_token',
+        accessTokenExpiresAt: 'access_token_expires_at',
+        refreshTokenExpiresAt: 'refresh_token_expires_at',
+      },
+    },
+    verification: { modelName: 'verifications', fields: { ...ts, expiresAt: 'expires_at' } },
+    advanced: {
+      cookiePrefix: 'atelier',
+      useSecureCookies: deps.isHttps,
+      defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', path: '/' },
+      ipAddress: { ipAddressHeaders: [] },
+    },
+  };
+}
+
+export function createAuth(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean }) {
+  return betterAuth(authOptions(deps));
+}
+export type Auth = ReturnType<typeof createAuth>;
+
+export function loadAuthSecret(envValue: string | undefined, secretsDir: string): string {
+  return loadOrCreateSecret(envValue, path.join(secretsDir, 'auth.secret'), () => crypto.randomBytes(32).toString('base64url'));
+}

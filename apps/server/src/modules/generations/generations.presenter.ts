@@ -1,0 +1,39 @@
+import type { Generation } from '@atelier/contracts';
+import { FAILURE_CODES } from '@atelier/contracts';
+import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
+import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
+
+/** Copies fields explicitly: internal columns (leases, engine ids, operator details) never leave the server. */
+export function presentGeneration(row: GenerationRow, images: readonly ImageRow[], ctx: { catalogue: Catalogue; basePath: '/api' | '/v1' }): Generation {
+  const model = ctx.catalogue.get(row.model_id);
+  return {
+    id: row.id,
+    status: row.status,
+    model: row.model_id,
+    model_label: model?.label ?? row.model_id,
+    engine: row.engine,
+    is_preview_engine: row.engine === 'offline',
+    prompt: row.prompt,
+    width: row.width,
+    height: row.height,
+    aspect_ratio: row.aspect_ratio,
+    seed: row.seed,
+    output_format: row.output_format,
+    progress: row.status === 'running' ? row.progress : row.status === 'succeeded' ? 1 : null,
+    cost_credits: row.cost_credits,
+    error: row.error_code && row.status !== 'succeeded' ? { code: row.error_code, message: FAILURE_CODES[row.error_code] } : null,
+    images: images.map((image) => ({
+      id: image.id,
+      width: image.width,
+      height: image.height,
+      format: image.format,
+      bytes: image.bytes,
+      url: `${ctx.basePath}/images/${image.id}`,
+      thumbnail_url: `${ctx.basePath}/images/${image.id}/thumbnail`,
+      preview_url: `${ctx.basePath}/images/${image.id}/preview`,
+    })),
+    created_at: row.created_at.toISOString(),
+    started_at: row.started_at?.toISOString() ?? null,
+    completed_at: row.completed_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,155 @@
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '#src/db/client.ts';
+import type { DB, GenerationRow, NewGeneration } from '#src/db/schema.ts';
+import type { FailureCode } from '@atelier/contracts';
+
+/** SQL for the generations table. Every user-facing read is scoped by user_id in the query itself. */
+export type GenerationsRepository = ReturnType<typeof createGenerationsRepository>;
+type Executor = Db | Transaction<DB>;
+
+export function createGenerationsRepository(db: Db) {
+  return {
+    /** Inserts unless (user, idempotency key) exists; undefined means a concurrent request won the key. */
+    async insert(trx: Transaction<DB>, row: NewGeneration): Promise<GenerationRow | undefined> {
+      return trx
+        .insertInto('generations')
+        .values(row)
+        .onConflict((oc) => oc.columns(['user_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    getForUser(userId: string, id: string, ex: Executor = db): Promise<GenerationRow | undefined> {
+      return ex.selectFrom('generations').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    },
+
+    getByIdempotencyKey(userId: string, key: string): Promise<GenerationRow | undefined> {
+      return db.selectFrom('generations').selectAll().where('user_id', '=', userId).where('idempotency_key', '=', key).executeTakeFirst();
+    },
+
+    /** Newest first; keyset on id (UUIDv7 sorts by time). */
+    listForUser(userId: string, opts: { beforeId: string | null; limit: number }): Promise<GenerationRow[]> {
+      let q = db.selectFrom('generations').selectAll().where('user_id', '=', userId);
+      if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
+      return q.orderBy('id', 'desc').limit(opts.limit).execute();
+    },
+
+    systemGet(id: string): Promise<GenerationRow | undefined> {
+      return db.selectFrom('generations').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /**
+     * Takes the lease on a generation for one worker: only when it is queued, or running with an
+     * expired lease (its worker died or it is due for a retry). Counts the attempt.
+     */
+    systemClaim(trx: Transaction<DB>, id: string, leaseUntil: Date): Promise<GenerationRow | undefined> {
+      return trx
+        .updateTable('generations')
+        .set({
+          status: 'running',
+          attempt: sql`attempt + 1`,
+          lease_until: leaseUntil,
+          started_at: sql`coalesce(started_at, now())`,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])])]))
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    async systemSaveSubmission(id: string, handle: { requestId: string; pollingUrl: string | null; cost: number | null }): Promise<boolean> {
+      const r = await db
+        .updateTable('generations')
+        .set({ engine_request_id: handle.requestId, engine_polling_url: handle.pollingUrl, engine_cost: handle.cost, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    /** Progress and lease renewal while the engine works; returns the current status so the worker notices a cancel. */
+    async systemHeartbeat(trx: Transaction<DB>, id: string, progress: number | null, leaseUntil: Date): Promise<GenerationRow['status'] | undefined> {
+      const row = await trx
+        .updateTable('generations')
+        .set({ progress, lease_until: leaseUntil, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .returning('status')
+        .executeTakeFirst();
+      if (row) return row.status;
+      return (await trx.selectFrom('generations').select('status').where('id', '=', id).executeTakeFirst())?.status;
+    },
+
+    /** Hands the generation back for a later attempt: the lease runs until the retry is due, so the sweeper leaves it alone. */
+    async systemScheduleRetry(id: string, retryAt: Date, detail: string): Promise<boolean> {
+      const r = await db
+        .updateTable('generations')
+        .set({ lease_until: new Date(retryAt.getTime() + 60_000), error_detail: detail, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    systemSucceed(trx: Transaction<DB>, id: string): Promise<GenerationRow | undefined> {
+      return trx
+        .updateTable('generations')
+        .set({ status: 'succeeded', progress: 1, lease_until: null, error_detail: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    /** Ends an unfinished generation as failed or blocked; a no-op if it already ended (e.g. canceled). */
+    systemFinish(trx: Transaction<DB>, id: string, status: 'failed' | 'blocked', code: FailureCode, detail: string | null): Promise<GenerationRow | undefined> {
+      return trx
+        .updateTable('generations')
+        .set({ status, error_code: code, error_detail: detail, lease_until: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    cancel(trx: Transaction<DB>, userId: string, id: string): Promise<GenerationRow | undefined> {
+      return trx
+        .updateTable('generations')
+        .set({ status: 'canceled', error_code: 'canceled', lease_until: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+    },
+
+    delete(trx: Transaction<DB>, userId: string, id: string): Promise<{ id: string } | undefined> {
+      return trx.deleteFrom('generations').where('id', '=', id).where('user_id', '=', userId).returning('id').executeTakeFirst();
+    },
+
+    /** Unfinished generations nobody holds: never claimed for a while, or running with an expired lease. */
+    systemListOrphans(opts: { queuedBefore: Date; limit: number; ignoreLeases?: boolean }): Promise<Pick<GenerationRow, 'id' | 'user_id' | 'status' | 'attempt' | 'created_at'>[]> {
+      return db
+        .selectFrom('generations')
+        .select(['id', 'user_id', 'status', 'attempt', 'created_at'])
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', '=', 'queued'), eb('created_at', '<', opts.queuedBefore)]),
+            opts.ignoreLeases
+              ? eb('status', '=', 'running')
+              : eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+          ]),
+        )
+        .orderBy('id')
+        .limit(opts.limit)
+        .execute();
+    },
+
+    /** Lets a newly started single process take over every lease held by its dead predecessor. */
+    async systemExpireLeases(): Promise<number> {
+      const r = await db.updateTable('generations').set({ lease_until: null }).where('status', '=', 'running').executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createGenerationSchema, generationPageSchema, generationSchema, idParamSchema, listGenerationsQuerySchema } from '@atelier/contracts';
+import { requireActor } from '#src/http/context.ts';
+import type { ApiSurface } from '#src/http/surfaces.ts';
+import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
+import { presentGeneration } from './generations.presenter.ts';
+import type { GenerationService, GenerationWithImages } from './generations.service.ts';
+
+const idempotencyHeaders = z.object({ 'idempotency-key': z.string().optional() }).passthrough();
+
+export function registerGenerationRoutes(app: FastifyInstance, deps: { generations: GenerationService; catalogue: Catalogue; surface: ApiSurface; createRateLimit: number }) {
+  const { prefix, auth, tags } = deps.surface;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const present = (g: GenerationWithImages) => presentGeneration(g.row, g.images, { catalogue: deps.catalogue, basePath: prefix });
+
+  r.post(
+    `${prefix}/generations`,
+    {
+      config: { auth, rateLimit: { max: deps.createRateLimit, timeWindow: '1 minute' } },
+      schema: {
+        tags,
+        summary: 'Create a generation',
+        description: 'Queues a generation. Send an Idempotency-Key header to make retries safe: the same key and body return the same generation; the same key with another body is a 409.',
+        headers: idempotencyHeaders,
+        body: createGenerationSchema,
+        response: { 200: generationSchema, 202: generationSchema },
+      },
+    },
+    async (request, reply) => {
+      const actor = requireActor(request.actor);
+      const { generation, replayed } = await deps.generations.create(actor.userId, request.body, request.headers['idempotency-key']);
+      return reply.status(replayed ? 200 : 202).send(present(generation));
+    },
+  );
+
+  r.get(
+    `${prefix}/generations`,
+    { config: { auth }, schema: { tags, summary: 'List generations, newest first', querystring: listGenerationsQuerySchema, response: { 200: generationPageSchema } } },
+    async (request) => {
+      const page = await deps.generations.list(requireActor(request.actor).userId, request.query);
+      return { data: page.items.map(present), next_cursor: page.nextCursor };
+    },
+  );
+
+  r.get(
+    `${prefix}/generations/:id`,
+    { config: { auth }, schema: { tags, summary: 'Get a generation', params: idParamSchema, response: { 200: generationSchema } } },
+    async (request) => present(await deps.generations.get(requireActor(request.actor).userId, request.params.id)),
+  );
+
+  r.post(
+    `${prefix}/generations/:id/cancel`,
+    { config: { auth }, schema: { tags, summary: 'Cancel a queued or running generation', params: idParamSchema, response: { 200: generationSchema } } },
+    async (request) => present(await deps.generations.cancel(requireActor(request.actor).userId, request.params.id)),
+  );
+
+  r.delete(
+    `${prefix}/generations/:id`,
+    { config: { auth }, schema: { tags, summary: 'Delete a generation and its images', params: idParamSchema, response: { 204: z.null() } } },
+    async (request, reply) => {
+      await deps.generations.delete(requireActor(request.actor).userId, request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,149 @@
+import type { CreateGenerationInput } from '@atelier/contracts';
+import type { Db } from '#src/db/client.ts';
+import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
+import { publishGenerationChanged } from '#src/events/event-hub.ts';
+import type { JobQueue } from '#src/jobs/queue.ts';
+import { AppError, notFound } from '#src/lib/errors.ts';
+import { newId } from '#src/lib/ids.ts';
+import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
+import type { MediaService } from '#src/modules/media/media.service.ts';
+import { runGenerationJob } from './generations.jobs.ts';
+import type { GenerationsRepository } from './generations.repository.ts';
+import { hashRequest, resolveRequest, validateIdempotencyKey } from './generation.rules.ts';
+
+export interface GenerationWithImages {
+  row: GenerationRow;
+  images: ImageRow[];
+}
+
+export type GenerationService = ReturnType<typeof createGenerationService>;
+
+export function createGenerationService(deps: {
+  db: Db;
+  repository: GenerationsRepository;
+  catalogue: Catalogue;
+  media: Pick<MediaService, 'listForGenerations' | 'schedulePurgeForGeneration'>;
+  jobs: JobQueue;
+}) {
+  const { db, repository, catalogue, media, jobs } = deps;
+
+  const withImages = async (rows: GenerationRow[]): Promise<GenerationWithImages[]> => {
+    const images = await media.listForGenerations(rows.filter((r) => r.status === 'succeeded').map((r) => r.id));
+    return rows.map((row) => ({ row, images: images.filter((i) => i.generation_id === row.id) }));
+  };
+
+  const replay = (existing: GenerationRow, requestHash: string) => {
+    if (existing.request_hash !== requestHash) {
+      throw new AppError('idempotency_conflict', 'This Idempotency-Key was already used for a different request. Use a new key for a new request.');
+    }
+    return existing;
+  };
+
+  return {
+    /**
+     * Validates against the model's capabilities, then in ONE transaction inserts the generation as
+     * queued and enqueues its job (and, later, reserves credits and records the safety verdict).
+     * The same Idempotency-Key with the same body returns the first generation; with another body, 409.
+     */
+    async create(userId: string, input: CreateGenerationInput, rawIdempotencyKey?: string): Promise<{ generation: GenerationWithImages; replayed: boolean }> {
+      const idempotencyKey = validateIdempotencyKey(rawIdempotencyKey);
+      const model = catalogue.get(input.model);
+      if (!model) {
+        const available = catalogue.list().map((m) => m.id).join(', ');
+        throw new AppError('validation_failed', `Unknown model "${input.model}"`, { fields: [{ path: 'model', message: `unknown or unavailable model "${input.model}"; available: ${available}` }] });
+      }
+      const resolved = resolveRequest(input, model);
+      const requestHash = hashRequest(input);
+
+      if (idempotencyKey) {
+        const existing = await repository.getByIdempotencyKey(userId, idempotencyKey);
+        if (existing) return { generation: (await withImages([replay(existing, requestHash)]))[0]!, replayed: true };
+      }
+
+      const id = newId();
+      const inserted = await db.transaction().execute(async (trx) => {
+        const row = await repository.insert(trx, {
+          id,
+          user_id: userId,
+          status: 'queued',
+          model_id: model.id,
+          engine: model.engine,
+          engine_model: model.engine_model,
+          prompt: input.prompt,
+          width: resolved.width,
+          height: resolved.height,
+          aspect_ratio: resolved.aspectRatio,
+          seed: input.seed ?? null,
+          output_format: resolved.outputFormat,
+          idempotency_key: idempotencyKey,
+          request_hash: requestHash,
+          engine_request_id: null,
+          engine_polling_url: null,
+          engine_cost: null,
+          progress: null,
+          lease_until: null,
+          error_code: null,
+          error_detail: null,
+          cost_credits: null,
+        });
+        if (!row) return undefined;
+        // Seams for later issues, inside this same transaction: safety screening of the prompt, and the
+        // credits hold (reserve now, capture on success, release on failure/cancel).
+        await jobs.enqueue(runGenerationJob, { generationId: row.id }, { trx });
+        await publishGenerationChanged(trx, { generationId: row.id, userId });
+        return row;
+      });
+      if (!inserted) {
+        // A concurrent request with the same key committed first.
+        const existing = await repository.getByIdempotencyKey(userId, idempotencyKey!);
+        if (!existing) throw new AppError('internal', 'Idempotent insert lost its row');
+        return { generation: (await withImages([replay(existing, requestHash)]))[0]!, replayed: true };
+      }
+      return { generation: { row: inserted, images: [] }, replayed: false };
+    },
+
+    async get(userId: string, id: string): Promise<GenerationWithImages> {
+      const row = await repository.getForUser(userId, id);
+      if (!row) throw notFound('Generation');
+      return (await withImages([row]))[0]!;
+    },
+
+    async list(userId: string, opts: { cursor?: string | undefined; limit: number }): Promise<{ items: GenerationWithImages[]; nextCursor: string | null }> {
+      const beforeId = opts.cursor ? decodeCursor(opts.cursor) : null;
+      const rows = await repository.listForUser(userId, { beforeId, limit: opts.limit + 1 });
+      const page = rows.slice(0, opts.limit);
+      const nextCursor = rows.length > opts.limit ? encodeCursor(page.at(-1)!.id) : null;
+      return { items: await withImages(page), nextCursor };
+    },
+
+    async cancel(userId: string, id: string): Promise<GenerationWithImages> {
+      const canceled = await db.transaction().execute(async (trx) => {
+        const row = await repository.cancel(trx, userId, id);
+        if (row) await publishGenerationChanged(trx, { generationId: id, userId });
+        return row;
+      });
+      if (canceled) return { row: canceled, images: [] };
+      const current = await repository.getForUser(userId, id);
+      if (!current) throw notFound('Generation');
+      throw new AppError('invalid_state', `This generation already ${current.status === 'succeeded' ? 'finished' : current.status === 'canceled' ? 'was canceled' : `ended (${current.status})`}; there is nothing to cancel.`);
+    },
+
+    /** Deletes the record now and its stored objects right after (a job, so a crash cannot leave them behind). */
+    async delete(userId: string, id: string): Promise<void> {
+      const deleted = await db.transaction().execute(async (trx) => {
+        await media.schedulePurgeForGeneration(trx, userId, id);
+        const row = await repository.delete(trx, userId, id);
+        if (row) await publishGenerationChanged(trx, { generationId: id, userId });
+        return row;
+      });
+      if (!deleted) throw notFound('Generation');
+    },
+  };
+}
+
+const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('validation_failed', 'Invalid cursor', { fields: [{ path: 'cursor', message: 'not a cursor returned by this API' }] });
+  return id;
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import type { Transaction } from 'kysely';
+import type { OutputFormat } from '@atelier/contracts';
+import type { DB, ImageRow } from '#src/db/schema.ts';
+import type { EncryptedStorage, EncryptionContext } from '#src/adapters/storage/encrypted-storage.ts';
+import { defineJob, type JobQueue } from '#src/jobs/queue.ts';
+import { notFound } from '#src/lib/errors.ts';
+import { newId } from '#src/lib/ids.ts';
+import type { MediaRepository } from './media.repository.ts';
+
+/** What the media pipeline needs from the imaging adapter (sharp). */
+export interface MediaImaging {
+  inspect(bytes: Buffer): Promise<{ format: OutputFormat; width: number; height: number }>;
+  encode(bytes: Buffer, format: OutputFormat, metadata: { engineLabel: string; modelId: string; isPreviewEngine: boolean }): Promise<Buffer>;
+  thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer>;
+  convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
+}
+
+export const THUMBNAIL_SIDE = 256;
+export const PREVIEW_SIDE = 768;
+export type ImageVariant = 'original' | 'thumbnail' | 'preview';
+
+export const CONTENT_TYPES: Record<OutputFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
+const EXTENSIONS: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp: 'webp' };
+
+export const purgeObjectsJob = defineJob({
+  name: 'media.purge',
+  payload: z.object({ keys: z.array(z.string()).min(1).max(100) }),
+  queue: { retryLimit: 10, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+});
+
+/** An output processed and stored, not yet recorded: record it in the completing transaction, or discard it. */
+export interface StoredImage {
+  row: Omit<ImageRow, 'created_at'>;
+}
+
+export type MediaService = ReturnType<typeof createMediaService>;
+
+export function createMediaService(deps: { repository: MediaRepository; storage: EncryptedStorage; imaging: MediaImaging; jobs: JobQueue }) {
+  const { repository, storage, imaging, jobs } = deps;
+  const ctx = (ownerId: string, purpose: EncryptionContext['purpose']): EncryptionContext => ({ ownerId, purpose });
+
+  return {
+    /**
+     * The output pipeline: decode and check the engine's bytes, re-encode in the requested format with
+     * provenance metadata (which also strips anything else the engine embedded), make the grid's WebP
+     * thumbnails, encrypt and store all three under generated keys.
+     */
+    async storeOutput(input: { userId: string; generationId: string; bytes: Buffer; format: OutputFormat; provenance: { engineLabel: string; modelId: string; isPreviewEngine: boolean } }): Promise<StoredImage> {
+      await imaging.inspect(input.bytes);
+      const original = await imaging.encode(input.bytes, input.format, input.provenance);
+      const info = await imaging.inspect(original);
+      const [thumbnail, preview] = await Promise.all([imaging.thumbnail(original, THUMBNAIL_SIDE), imaging.thumbnail(original, PREVIEW_SIDE)]);
+      const id = newId();
+      const prefix = `images/${input.generationId}/${id}`;
+      const row = {
+        id,
+        generation_id: input.generationId,
+        user_id: input.userId,
+        width: info.width,
+        height: info.height,
+        format: input.format,
+        bytes: original.length,
+        original_key: `${prefix}/original`,
+        thumbnail_key: `${prefix}/thumbnail`,
+        preview_key: `${prefix}/preview`,
+      };
+      await Promise.all([
+        storage.put(row.original_key, original, ctx(input.userId, 'output')),
+        storage.put(row.thumbnail_key, thumbnail, ctx(input.userId, 'thumbnail')),
+        storage.put(row.preview_key, preview, ctx(input.userId, 'preview')),
+      ]);
+      return { row };
+    },
+
+    record(trx: Transaction<DB>, image: StoredImage): Promise<void> {
+      return repository.insert(trx, image.row);
+    },
+
+    async discard(image: StoredImage): Promise<void> {
+      await Promise.all([image.row.original_key, image.row.thumbnail_key, image.row.preview_key].map((k) => storage.delete(k)));
+    },
+
+    listForGenerations: (ids: readonly string[]) => repository.listForGenerations(ids),
+
+    /** Reads an image for its owner; anyone else gets not_found. Converts the original on request. */
+    async read(userId: string, imageId: string, variant: ImageVariant, format?: OutputFormat): Promise<{ bytes: Buffer; contentType: string; filename: string }> {
+      const image = await repository.getForUser(userId, imageId);
+      if (!image) throw notFound('Image');
+      const key = variant === 'original' ? image.original_key : variant === 'thumbnail' ? image.thumbnail_key : image.preview_key;
+      const purpose = variant === 'original' ? 'output' : variant;
+      const stored = await storage.get(key, ctx(userId, purpose));
+      if (!stored) throw notFound('Image');
+      if (variant !== 'original') return { bytes: stored, contentType: 'image/webp', filename: `atelier-${image.id}-${variant}.webp` };
+      const target = format ?? image.format;
+      const bytes = target === image.format ? stored : await imaging.convert(stored, target);
+      return { bytes, contentType: CONTENT_TYPES[target], filename: `atelier-${image.generation_id}.${EXTENSIONS[target]}` };
+    },
+
+    /** Within the deleting transaction: schedules the generation's objects for removal once it commits. */
+    async schedulePurgeForGeneration(trx: Transaction<DB>, userId: string, generationId: string): Promise<void> {
+      const rows = await repository.listKeysForGeneration(trx, userId, generationId);
+      const keys = rows.flatMap((r) => [r.original_key, r.thumbnail_key, r.preview_key]);
+      if (keys.length) await jobs.enqueue(purgeObjectsJob, { keys }, { trx });
+    },
+
+    async purgeObjects(keys: readonly string[]): Promise<void> {
+      await Promise.all(keys.map((k) => storage.delete(k)));
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Test projects:
+ * - unit:     `*.test.ts` — pure logic, adapters against fake servers; no database.
+ * - pglite:   `*.db.test.ts` against embedded PGlite.
+ * - postgres: the same `*.db.test.ts` files against the PostgreSQL server (TEST_DATABASE_URL, default
+ *             postgres://postgres@127.0.0.1:5432/test); each run creates and drops its own databases.
+ * - e2e:      `e2e/*.e2e.ts` — the built studio in Debian's Chromium.
+ */
+const dbTests = ['apps/**/*.db.test.ts', 'packages/**/*.db.test.ts'];
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['apps/**/*.test.ts', 'packages/**/*.test.ts'], exclude: [...dbTests, '**/node_modules/**'], testTimeout: 20_000 } },
+      { test: { name: 'pglite', include: dbTests, env: { ATELIER_TEST_DB: 'pglite' }, testTimeout: 60_000, hookTimeout: 60_000 } },
+      { test: { name: 'postgres', include: dbTests, env: { ATELIER_TEST_DB: 'postgres' }, testTimeout: 60_000, hookTimeout: 60_000 } },
+      { test: { name: 'e2e', include: ['e2e/**/*.e2e.ts'], testTimeout: 120_000, hookTimeout: 120_000, fileParallelism: false } },
+    ],
+  },
+});
