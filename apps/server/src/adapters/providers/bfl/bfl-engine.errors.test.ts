@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { bflFaults, startFakeBfl } from '../../../../test/fakes/fake-bfl.ts';
-import type { FakeBfl } from '../../../../test/fakes/fake-bfl.ts';
+import { bflFaults, startFakeBfl } from '#test/fakes/fake-bfl.ts';
+import type { FakeBfl } from '#test/fakes/fake-bfl.ts';
 import { createBflEngine } from './bfl-engine.ts';
 import { engineErrorOf, makeRequest, pollUntilSettled } from './bfl-test-support.ts';
 import type { BflEngineOptions } from './bfl-engine.ts';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeBfl } from '../../../../test/fakes/fake-bfl.ts';
-import type { FakeBfl } from '../../../../test/fakes/fake-bfl.ts';
+import { startFakeBfl } from '#test/fakes/fake-bfl.ts';
+import type { FakeBfl } from '#test/fakes/fake-bfl.ts';
 import { createBflEngine, getBflCredits } from './bfl-engine.ts';
 import { engineErrorOf, makeRequest, pollUntilSettled } from './bfl-test-support.ts';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EngineError } from '../engine.ts';
-import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '../engine.ts';
+import { EngineError } from '#src/adapters/providers/engine.ts';
+import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, bflFetch, bflJson, errorFromResponse, isKeyAllowedFor, normaliseBaseUrl, parseResponseUrl } from './bfl-http.ts';
 import type { BflHttpConfig } from './bfl-http.ts';
 

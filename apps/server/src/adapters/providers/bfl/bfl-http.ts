@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EngineError } from '../engine.ts';
+import { EngineError } from '#src/adapters/providers/engine.ts';
 
 /**
  * HTTP plumbing for the BFL adapter: timeouts, the rule for where the API key may go, and the mapping

@@ -1,5 +1,5 @@
-import { EngineError } from '../engine.ts';
-import type { EngineHandle, EngineRequest, EngineStatus, ImageEngine } from '../engine.ts';
+import { EngineError } from '#src/adapters/providers/engine.ts';
+import type { EngineHandle, EngineRequest, EngineStatus, ImageEngine } from '#src/adapters/providers/engine.ts';
 
 /** Shared by the BFL adapter's tests (not a test file itself). */
 
