@@ -1,0 +1,16 @@
+import { queryOptions } from '@tanstack/react-query';
+import { apiKeyCreatedSchema, apiKeyListSchema } from '@atelier/contracts';
+import { request } from '#/lib/api-client';
+
+export const apiKeysQuery = queryOptions({
+  queryKey: ['api-keys'] as const,
+  queryFn: async ({ signal }) => (await request('/api/api-keys', { schema: apiKeyListSchema, signal })).data,
+});
+
+export function createApiKey(name: string) {
+  return request('/api/api-keys', { method: 'POST', body: { name }, schema: apiKeyCreatedSchema });
+}
+
+export function revokeApiKey(id: string) {
+  return request(`/api/api-keys/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}

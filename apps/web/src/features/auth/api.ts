@@ -1,0 +1,39 @@
+import { queryOptions } from '@tanstack/react-query';
+import { z } from 'zod';
+import { meSchema, type Me } from '@atelier/contracts';
+import { isApiError, request } from '#/lib/api-client';
+
+// better-auth answers sign-in/up with its own shape; we only rely on it being an object.
+const authResultSchema = z.looseObject({});
+
+export const meQuery = queryOptions({
+  queryKey: ['me'] as const,
+  queryFn: async ({ signal }): Promise<Me | null> => {
+    try {
+      return await request('/api/me', { schema: meSchema, signal });
+    } catch (error) {
+      if (isApiError(error) && error.status === 401) return null;
+      throw error;
+    }
+  },
+  staleTime: 5 * 60_000,
+});
+
+export function signIn(input: { email: string; password: string }) {
+  return request('/api/auth/sign-in/email', { method: 'POST', body: input, schema: authResultSchema });
+}
+
+export function signUp(input: { email: string; password: string; name: string }) {
+  return request('/api/auth/sign-up/email', { method: 'POST', body: input, schema: authResultSchema });
+}
+
+export function signOut() {
+  return request('/api/auth/sign-out', { method: 'POST', body: {}, schema: authResultSchema.optional() });
+}
+
+/** Which form field a better-auth error code is about, so it can be shown next to that field. */
+export function fieldForAuthError(code: string): 'email' | 'password' | 'name' | null {
+  if (code.startsWith('USER_ALREADY_EXISTS') || code.startsWith('INVALID_EMAIL_FORMAT') || code === 'INVALID_EMAIL') return 'email';
+  if (code.startsWith('PASSWORD_TOO')) return 'password';
+  return null;
+}

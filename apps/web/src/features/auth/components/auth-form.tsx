@@ -1,0 +1,140 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { z } from 'zod';
+import { Button } from '#/components/ui/button';
+import { Field } from '#/components/ui/field';
+import { AlertIcon } from '#/components/ui/icons';
+import { describeError, isApiError } from '#/lib/api-client';
+import { fieldForAuthError, meQuery, signIn, signUp } from '../api';
+import { safeNextPath } from '../hooks/use-session';
+import './auth.css';
+
+const MIN_PASSWORD = 8;
+
+const signInSchema = z.object({
+  email: z.email('enter a valid email address'),
+  password: z.string().min(1, 'enter your password'),
+});
+
+const signUpSchema = z.object({
+  name: z.string().trim().min(1, 'enter your name').max(100),
+  email: z.email('enter a valid email address'),
+  password: z.string().min(MIN_PASSWORD, `use at least ${MIN_PASSWORD} characters`).max(128, 'use at most 128 characters'),
+});
+
+type Mode = 'sign-in' | 'sign-up';
+type Values = { name: string; email: string; password: string };
+type Errors = Partial<Record<keyof Values | 'form', string>>;
+
+export function AuthForm({ mode }: { mode: Mode }) {
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const [params] = useSearchParams();
+  const next = safeNextPath(params.get('next'));
+  const [values, setValues] = useState<Values>({ name: '', email: '', password: '' });
+  const [errors, setErrors] = useState<Errors>({});
+  const [isBusy, setBusy] = useState(false);
+  const [isPasswordShown, setPasswordShown] = useState(false);
+  const isSignUp = mode === 'sign-up';
+
+  const set = (key: keyof Values) => (event: { target: { value: string } }) => {
+    setValues((v) => ({ ...v, [key]: event.target.value }));
+    if (errors[key] || errors.form) setErrors((e) => ({ ...e, [key]: undefined, form: undefined }));
+  };
+
+  const onSubmit = async (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = isSignUp ? signUpSchema.safeParse(values) : signInSchema.safeParse(values);
+    if (!parsed.success) {
+      const next: Errors = {};
+      for (const issue of parsed.error.issues) next[issue.path[0] as keyof Values] ??= issue.message;
+      setErrors(next);
+      return;
+    }
+    setBusy(true);
+    setErrors({});
+    try {
+      if (isSignUp) await signUp(parsed.data as Values);
+      else await signIn(parsed.data);
+      const me = await client.fetchQuery({ ...meQuery, staleTime: 0 });
+      if (!me) {
+        setErrors({ form: 'You were signed in, but the browser did not keep the session cookie. If Atelier runs behind a proxy, check that it is served over HTTPS or that secure cookies are off.' });
+        return;
+      }
+      await navigate(next, { replace: true });
+    } catch (error) {
+      const field = isApiError(error) ? fieldForAuthError(error.code) : null;
+      if (field) setErrors({ [field]: error instanceof Error ? error.message : undefined });
+      else if (isApiError(error) && error.code === 'INVALID_EMAIL_OR_PASSWORD') setErrors({ form: 'That email and password don’t match an account.' });
+      else setErrors({ form: describeError(error) });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="auth-form" onSubmit={(e) => void onSubmit(e)} noValidate>
+      {errors.form && (
+        <div className="auth-form__error" role="alert">
+          <AlertIcon size={16} />
+          <p>{errors.form}</p>
+        </div>
+      )}
+      {isSignUp && (
+        <Field label="Name" error={errors.name}>
+          {({ id, describedBy, invalid }) => (
+            <input id={id} className="input" autoComplete="name" value={values.name} onChange={set('name')} aria-describedby={describedBy} aria-invalid={invalid || undefined} autoFocus />
+          )}
+        </Field>
+      )}
+      <Field label="Email" error={errors.email}>
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            className="input"
+            type="email"
+            autoComplete={isSignUp ? 'email' : 'username'}
+            inputMode="email"
+            spellCheck={false}
+            value={values.email}
+            onChange={set('email')}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+            autoFocus={!isSignUp}
+          />
+        )}
+      </Field>
+      <Field
+        label="Password"
+        error={errors.password}
+        hint={isSignUp ? `At least ${MIN_PASSWORD} characters.` : undefined}
+        aside={
+          <button type="button" className="auth-form__reveal" onClick={() => setPasswordShown((s) => !s)} aria-pressed={isPasswordShown}>
+            {isPasswordShown ? 'Hide' : 'Show'}
+          </button>
+        }
+      >
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            className="input"
+            type={isPasswordShown ? 'text' : 'password'}
+            autoComplete={isSignUp ? 'new-password' : 'current-password'}
+            value={values.password}
+            onChange={set('password')}
+            aria-describedby={describedBy}
+            aria-invalid={invalid || undefined}
+          />
+        )}
+      </Field>
+      <Button type="submit" variant="primary" size="lg" isBusy={isBusy} className="auth-form__submit">
+        {isSignUp ? 'Create account' : 'Sign in'}
+      </Button>
+      <p className="auth-form__switch">
+        {isSignUp ? 'Already have an account? ' : 'New to Atelier? '}
+        <Link to={{ pathname: isSignUp ? '/sign-in' : '/sign-up', search: params.toString() ? `?${params}` : '' }}>{isSignUp ? 'Sign in' : 'Create an account'}</Link>
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,119 @@
+import { memo, useState } from 'react';
+import { Link } from 'react-router';
+import type { Generation } from '@atelier/contracts';
+import { IconButton } from '#/components/ui/button';
+import { AlertIcon, DownloadIcon, ImageIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
+import { ProgressBar } from '#/components/ui/progress';
+import { formatDuration } from '#/lib/format';
+import { downloadFileName, downloadUrl } from '../api';
+import { useNow } from '../hooks/use-now';
+import { STATUS_LABEL, isActive, progressLabel } from '../status';
+import { RatioGlyph } from './ratio-glyph';
+
+interface GenerationCardProps {
+  generation: Generation;
+  onReuse: (g: Generation) => void;
+  onDelete: (g: Generation) => void;
+  onCancel: (g: Generation) => void;
+  isCanceling: boolean;
+}
+
+export const GenerationCard = memo(function GenerationCard({ generation: g, onReuse, onDelete, onCancel, isCanceling }: GenerationCardProps) {
+  const image = g.images[0];
+  const active = isActive(g);
+  const [isBroken, setBroken] = useState(false);
+  const shortPrompt = g.prompt.length > 120 ? `${g.prompt.slice(0, 117)}…` : g.prompt;
+
+  return (
+    <li className={`gen-card gen-card--${g.status}`}>
+      <Link to={`/images/${g.id}`} state={{ fromGrid: true }} className="gen-card__link" aria-label={`${STATUS_LABEL[g.status]}: ${shortPrompt}`}>
+        {g.status === 'succeeded' && image && !isBroken ? (
+          <img
+            className="gen-card__img"
+            src={image.thumbnail_url}
+            srcSet={`${image.thumbnail_url} 256w, ${image.preview_url} 768w`}
+            sizes="(max-width: 640px) 50vw, 280px"
+            alt=""
+            loading="lazy"
+            decoding="async"
+            onError={() => setBroken(true)}
+          />
+        ) : (
+          <CardPlaceholder generation={g} isBroken={isBroken} />
+        )}
+        <span className="gen-card__caption" aria-hidden="true">
+          <span className="gen-card__prompt">{g.prompt}</span>
+          <span className="gen-card__meta">
+            {g.model_label} · {g.width}×{g.height}
+          </span>
+        </span>
+      </Link>
+
+      <div className="gen-card__actions">
+        {active ? (
+          <IconButton label="Cancel generation" size="sm" variant="secondary" disabled={isCanceling} onClick={() => onCancel(g)}>
+            <StopIcon size={14} />
+          </IconButton>
+        ) : (
+          <>
+            <IconButton label="Reuse prompt and settings" size="sm" variant="secondary" onClick={() => onReuse(g)}>
+              <ReuseIcon size={15} />
+            </IconButton>
+            {image && (
+              <a
+                className="btn btn--secondary btn--sm btn--icon"
+                href={downloadUrl(image.url)}
+                download={downloadFileName(g, image.format)}
+                aria-label="Download original"
+                title="Download original"
+              >
+                <DownloadIcon size={15} />
+              </a>
+            )}
+            <IconButton label="Delete" size="sm" variant="secondary" className="gen-card__delete" onClick={() => onDelete(g)}>
+              <TrashIcon size={15} />
+            </IconButton>
+          </>
+        )}
+      </div>
+    </li>
+  );
+});
+
+function CardPlaceholder({ generation: g, isBroken }: { generation: Generation; isBroken: boolean }) {
+  const active = isActive(g);
+  const now = useNow(g.status === 'running');
+  const elapsed = g.status === 'running' && g.started_at ? now - new Date(g.started_at).getTime() : null;
+
+  if (g.status === 'failed' || g.status === 'blocked') {
+    return (
+      <span className="gen-card__placeholder gen-card__placeholder--error">
+        <AlertIcon size={22} />
+        <span className="gen-card__status">{STATUS_LABEL[g.status]}</span>
+        {g.error && <span className="gen-card__error">{g.error.message}</span>}
+      </span>
+    );
+  }
+  if (!active) {
+    return (
+      <span className="gen-card__placeholder">
+        <ImageIcon size={22} />
+        <span className="gen-card__status">{isBroken ? 'Image unavailable' : STATUS_LABEL[g.status]}</span>
+      </span>
+    );
+  }
+  return (
+    <span className="gen-card__placeholder gen-card__placeholder--active">
+      <span className="gen-card__frame" aria-hidden="true">
+        <RatioGlyph ratio={`${g.width}:${g.height}`} size={44} />
+      </span>
+      <span className="gen-card__status">
+        {progressLabel(g)}
+        {elapsed !== null && elapsed > 0 && <span className="gen-card__elapsed"> · {formatDuration(elapsed)}</span>}
+      </span>
+      <span className="gen-card__progress">
+        <ProgressBar value={g.status === 'running' ? g.progress : null} label={`Progress of “${g.prompt.slice(0, 40)}”`} />
+      </span>
+    </span>
+  );
+}

@@ -1,0 +1,265 @@
+import { useEffect, useId, useState, type ReactNode } from 'react';
+import type { Generation, OutputFormat } from '@atelier/contracts';
+import { Button, IconButton } from '#/components/ui/button';
+import { ConfirmDialog } from '#/components/ui/confirm-dialog';
+import { AlertIcon, ChevronDownIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
+import { Menu } from '#/components/ui/menu';
+import { ProgressBar } from '#/components/ui/progress';
+import { useToast } from '#/components/ui/toast';
+import { describeError, isApiError } from '#/lib/api-client';
+import { copyText } from '#/lib/clipboard';
+import { durationBetween, formatBytes, formatCredits, formatDateTime, formatDuration, formatMegapixels, formatRelative } from '#/lib/format';
+import { downloadFileName, downloadUrl } from '../api';
+import { reuseGeneration } from '../draft-store';
+import { useCancelGeneration, useDeleteGeneration } from '../hooks/use-generation-mutations';
+import { useNow } from '../hooks/use-now';
+import { isActive, progressLabel } from '../status';
+import { StatusBadge } from './status-badge';
+import './generation-detail.css';
+
+const FORMATS: { value: OutputFormat; label: string }[] = [
+  { value: 'png', label: 'PNG' },
+  { value: 'jpeg', label: 'JPEG' },
+  { value: 'webp', label: 'WebP' },
+];
+
+interface GenerationDetailProps {
+  generation: Generation;
+  titleId: string;
+  onClose: () => void;
+  /** Called after a delete succeeds, so the owner can move to a neighbour or close. */
+  onDeleted: () => void;
+  prev: (() => void) | null;
+  next: (() => void) | null;
+  position: string | null;
+}
+
+export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, prev, next, position }: GenerationDetailProps) {
+  const toast = useToast();
+  const cancel = useCancelGeneration();
+  const remove = useDeleteGeneration();
+  const [imageIndex, setImageIndex] = useState(0);
+  const [isConfirmingDelete, setConfirmingDelete] = useState(false);
+  const image = g.images[imageIndex] ?? g.images[0];
+  const active = isActive(g);
+  const now = useNow(active);
+  const duration = durationBetween(g.started_at ?? g.created_at, g.completed_at);
+
+  useEffect(() => setImageIndex(0), [g.id]);
+
+  const copy = async (text: string, what: string) => {
+    try {
+      await copyText(text);
+      toast.success(`${what} copied`);
+    } catch (error) {
+      toast.error(`Could not copy the ${what.toLowerCase()}`, describeError(error));
+    }
+  };
+
+  const doCancel = () =>
+    cancel.mutate(g.id, {
+      onError: (error) =>
+        toast.error(isApiError(error) && error.code === 'invalid_state' ? 'It had already finished' : 'Could not cancel', describeError(error)),
+    });
+
+  const doDelete = () =>
+    remove.mutate(g.id, {
+      onSuccess: () => {
+        setConfirmingDelete(false);
+        toast.success('Image deleted');
+        onDeleted();
+      },
+      onError: (error) => {
+        setConfirmingDelete(false);
+        toast.error('Could not delete the image', describeError(error));
+      },
+    });
+
+  return (
+    <div className="detail">
+      <div className="detail__stage">
+        {g.status === 'succeeded' && image ? (
+          <img
+            key={image.id}
+            className="detail__image"
+            src={image.preview_url}
+            srcSet={`${image.preview_url} 768w, ${image.url} ${image.width}w`}
+            sizes="(max-width: 900px) 100vw, calc(100vw - 420px)"
+            alt={g.prompt}
+            width={image.width}
+            height={image.height}
+          />
+        ) : (
+          <StagePlaceholder generation={g} now={now} onCancel={doCancel} isCanceling={cancel.isPending} />
+        )}
+        <IconButton label="Close (Esc)" variant="secondary" className="detail__stage-close" onClick={onClose}>
+          <CloseIcon size={18} />
+        </IconButton>
+        {prev && (
+          <IconButton label="Previous image (←)" className="detail__nav detail__nav--prev" variant="secondary" onClick={prev}>
+            <ChevronLeftIcon size={20} />
+          </IconButton>
+        )}
+        {next && (
+          <IconButton label="Next image (→)" className="detail__nav detail__nav--next" variant="secondary" onClick={next}>
+            <ChevronRightIcon size={20} />
+          </IconButton>
+        )}
+        {g.images.length > 1 && (
+          <div className="detail__thumbs" role="group" aria-label="Images in this generation">
+            {g.images.map((img, i) => (
+              <button key={img.id} type="button" className="detail__thumb" aria-pressed={i === imageIndex} aria-label={`Image ${i + 1}`} onClick={() => setImageIndex(i)}>
+                <img src={img.thumbnail_url} alt="" />
+              </button>
+            ))}
+          </div>
+        )}
+      </div>
+
+      <aside className="detail__info">
+        <header className="detail__header">
+          <div className="detail__heading">
+            <StatusBadge status={g.status} />
+            <h2 id={titleId} className="detail__title">
+              Image details
+            </h2>
+            {position && <span className="detail__position">{position}</span>}
+          </div>
+          <IconButton label="Close (Esc)" onClick={onClose}>
+            <CloseIcon size={18} />
+          </IconButton>
+        </header>
+
+        {(g.status === 'failed' || g.status === 'blocked') && g.error && (
+          <div className="detail__error" role="status">
+            <AlertIcon size={16} />
+            <p>{g.error.message}</p>
+          </div>
+        )}
+
+        <section className="detail__prompt-block" aria-label="Prompt">
+          <p className="detail__prompt">{g.prompt}</p>
+          <button type="button" className="detail__copy-link" onClick={() => void copy(g.prompt, 'Prompt')}>
+            <CopyIcon size={13} /> Copy prompt
+          </button>
+        </section>
+
+        <div className="detail__actions">
+          {image && (
+            <div className="split-button">
+              <a className="btn btn--primary btn--md split-button__main" href={downloadUrl(image.url)} download={downloadFileName(g, image.format)}>
+                <DownloadIcon size={16} /> Download
+              </a>
+              <Menu
+                label="Download as"
+                items={FORMATS.map((f) => ({
+                  key: f.value,
+                  label: f.label,
+                  hint: f.value === image.format ? 'original' : 'converted',
+                  href: downloadUrl(image.url, f.value),
+                  download: downloadFileName(g, f.value),
+                }))}
+                trigger={(props) => (
+                  <button {...props} type="button" className="btn btn--primary btn--md btn--icon split-button__more" aria-label="Download in another format" title="Download as PNG, JPEG or WebP">
+                    <ChevronDownIcon size={16} />
+                  </button>
+                )}
+              />
+            </div>
+          )}
+          <Button icon={<ReuseIcon size={16} />} onClick={() => { reuseGeneration(g); onClose(); }}>
+            Reuse prompt
+          </Button>
+          {g.seed !== null && (
+            <Button icon={<CopyIcon size={15} />} onClick={() => void copy(String(g.seed), 'Seed')}>
+              Copy seed
+            </Button>
+          )}
+          {active ? (
+            <Button variant="danger" icon={<StopIcon size={15} />} isBusy={cancel.isPending} onClick={doCancel}>
+              Cancel
+            </Button>
+          ) : (
+            <Button variant="danger" icon={<TrashIcon size={15} />} onClick={() => setConfirmingDelete(true)}>
+              Delete
+            </Button>
+          )}
+        </div>
+
+        <dl className="detail__meta">
+          <Meta label="Model">
+            {g.model_label}
+            <span className={`badge${g.is_preview_engine ? ' badge--warning' : ''}`} title={g.is_preview_engine ? 'Offline preview engine — not a diffusion model' : undefined}>
+              {g.is_preview_engine ? 'Preview engine' : g.engine}
+            </span>
+          </Meta>
+          <Meta label="Size">
+            {g.width} × {g.height} <span className="detail__muted">· {formatMegapixels(g.width, g.height)}{g.aspect_ratio ? ` · ${g.aspect_ratio}` : ''}</span>
+          </Meta>
+          <Meta label="Seed">
+            <span className="mono">{g.seed ?? '—'}</span>
+          </Meta>
+          <Meta label="Format">
+            {g.output_format.toUpperCase()}
+            {image && <span className="detail__muted"> · {formatBytes(image.bytes)}</span>}
+          </Meta>
+          <Meta label="Created">
+            <time dateTime={g.created_at} title={formatDateTime(g.created_at)}>
+              {formatRelative(g.created_at, now)}
+            </time>
+          </Meta>
+          <Meta label="Completed">{g.completed_at ? <time dateTime={g.completed_at}>{formatDateTime(g.completed_at)}</time> : '—'}</Meta>
+          <Meta label="Duration">{duration !== null ? formatDuration(duration) : active && g.started_at ? `${formatDuration(now - new Date(g.started_at).getTime())} so far` : '—'}</Meta>
+          <Meta label="Cost">
+            {formatCredits(g.cost_credits)}
+            {g.cost_credits === null && <span className="detail__muted"> · billing not enabled</span>}
+          </Meta>
+        </dl>
+      </aside>
+
+      {isConfirmingDelete && (
+        <ConfirmDialog title="Delete this image?" confirmLabel="Delete" isBusy={remove.isPending} onConfirm={doDelete} onCancel={() => setConfirmingDelete(false)}>
+          <p>The image and its record are removed for good. This can’t be undone.</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function Meta({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="detail__meta-row">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
+
+function StagePlaceholder({ generation: g, now, onCancel, isCanceling }: { generation: Generation; now: number; onCancel: () => void; isCanceling: boolean }) {
+  const active = isActive(g);
+  const elapsed = g.status === 'running' && g.started_at ? now - new Date(g.started_at).getTime() : null;
+  const labelId = useId();
+  return (
+    <div className={`detail__placeholder${active ? ' detail__placeholder--active' : ''}`}>
+      <div className="detail__placeholder-frame" style={{ aspectRatio: `${g.width} / ${g.height}` }}>
+        {active ? (
+          <div className="detail__placeholder-status">
+            <p id={labelId} className="detail__placeholder-title">
+              {progressLabel(g)}
+            </p>
+            {elapsed !== null && elapsed > 0 && <p className="detail__muted">{formatDuration(elapsed)} elapsed</p>}
+            <ProgressBar value={g.status === 'running' ? g.progress : null} label="Generation progress" />
+            <Button size="sm" icon={<StopIcon size={14} />} isBusy={isCanceling} onClick={onCancel}>
+              Cancel
+            </Button>
+          </div>
+        ) : (
+          <div className="detail__placeholder-status">
+            {g.status !== 'canceled' && <AlertIcon size={28} />}
+            <p className="detail__placeholder-title">{g.status === 'canceled' ? 'Canceled' : g.status === 'blocked' ? 'Blocked' : g.status === 'failed' ? 'Failed' : 'No image'}</p>
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

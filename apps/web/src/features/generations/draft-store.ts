@@ -1,0 +1,105 @@
+import { useSyncExternalStore } from 'react';
+import { ASPECT_RATIOS, type AspectRatio, type Generation, type OutputFormat } from '@atelier/contracts';
+
+/**
+ * What is in the generate panel. It lives outside React so "Reuse prompt" in the detail view can fill it,
+ * and in sessionStorage so a half-written prompt survives a reload or a trip to Settings.
+ */
+export interface Draft {
+  prompt: string;
+  modelId: string | null;
+  sizeMode: 'ratio' | 'custom';
+  aspectRatio: AspectRatio;
+  /** Kept as typed text so "10" on the way to "1024" is not rejected mid-typing. */
+  width: string;
+  height: string;
+  seed: string;
+  /** null: the model's default format. */
+  outputFormat: OutputFormat | null;
+}
+
+const KEY = 'atelier.draft';
+const initial: Draft = {
+  prompt: '',
+  modelId: null,
+  sizeMode: 'ratio',
+  aspectRatio: '1:1',
+  width: '1024',
+  height: '1024',
+  seed: '',
+  outputFormat: null,
+};
+
+function load(): Draft {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    if (!raw) return initial;
+    const stored = JSON.parse(raw) as Partial<Draft>;
+    const draft = { ...initial, ...stored };
+    if (!ASPECT_RATIOS.includes(draft.aspectRatio)) draft.aspectRatio = initial.aspectRatio;
+    return draft;
+  } catch {
+    return initial;
+  }
+}
+
+let draft = load();
+const listeners = new Set<() => void>();
+const focusListeners = new Set<() => void>();
+
+export function updateDraft(patch: Partial<Draft>): void {
+  draft = { ...draft, ...patch };
+  try {
+    sessionStorage.setItem(KEY, JSON.stringify(draft));
+  } catch {
+    /* storage full or disabled: the draft lives for this page only */
+  }
+  listeners.forEach((l) => l());
+}
+
+export function useDraft(): Draft {
+  return useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    () => draft,
+  );
+}
+
+/** Fills the panel from an earlier generation (everything needed to reproduce it) and focuses the prompt. */
+export function reuseGeneration(g: Generation): void {
+  const ratio = ASPECT_RATIOS.find((r) => r === g.aspect_ratio);
+  updateDraft({
+    prompt: g.prompt,
+    modelId: g.model,
+    sizeMode: ratio ? 'ratio' : 'custom',
+    aspectRatio: ratio ?? draft.aspectRatio,
+    width: String(g.width),
+    height: String(g.height),
+    seed: g.seed === null ? '' : String(g.seed),
+    outputFormat: g.output_format,
+  });
+  requestPromptFocus();
+}
+
+export function requestPromptFocus(): void {
+  // After the detail dialog has closed and returned focus, otherwise it would steal focus back.
+  setTimeout(() => focusListeners.forEach((l) => l()), 50);
+}
+
+export function onPromptFocusRequest(listener: () => void): () => void {
+  focusListeners.add(listener);
+  return () => focusListeners.delete(listener);
+}
+
+/** Forgets the draft (on sign-out: the next person on this tab must not see it). */
+export function resetDraft(): void {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch {
+    /* ignore */
+  }
+  draft = initial;
+  listeners.forEach((l) => l());
+}

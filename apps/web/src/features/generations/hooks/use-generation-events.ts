@@ -1,0 +1,70 @@
+import { useEffect, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { generationEventSchema } from '@atelier/contracts';
+import { refreshAfterReconnect, upsertGeneration } from '../cache';
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
+
+const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
+/**
+ * Subscribes to /api/events (SSE, cookie-authenticated) and merges every `generation.updated` into the
+ * query cache. EventSource retries by itself after a dropped connection, but gives up for good on an
+ * HTTP error (a 401, a 502 from a proxy during a restart), so a closed source is reopened here with backoff.
+ * Whenever the stream comes back after an outage, the newest page is refetched to catch missed updates.
+ */
+export function useGenerationEvents(enabled = true): LiveStatus {
+  const client = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+
+  useEffect(() => {
+    if (!enabled) return;
+    let source: EventSource | null = null;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+    let hasBeenOpen = false;
+    let disposed = false;
+
+    const onUpdated = (message: MessageEvent<string>) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(message.data);
+      } catch {
+        return;
+      }
+      const parsed = generationEventSchema.safeParse(json);
+      if (parsed.success) upsertGeneration(client, parsed.data.generation);
+      else console.warn('Ignoring a malformed generation.updated event', parsed.error);
+    };
+
+    const connect = () => {
+      source = new EventSource('/api/events');
+      source.addEventListener('generation.updated', onUpdated);
+      source.addEventListener('open', () => {
+        attempt = 0;
+        setStatus('live');
+        if (hasBeenOpen) void refreshAfterReconnect(client).catch(() => {});
+        hasBeenOpen = true;
+      });
+      source.addEventListener('error', () => {
+        if (disposed) return;
+        setStatus('reconnecting');
+        if (source?.readyState !== EventSource.CLOSED) return; // the browser is already retrying
+        source = null;
+        const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
+        attempt += 1;
+        hasBeenOpen = true; // whatever happened, the next open must resynchronise
+        retryTimer = setTimeout(connect, delay);
+      });
+    };
+
+    connect();
+    return () => {
+      disposed = true;
+      clearTimeout(retryTimer);
+      source?.close();
+    };
+  }, [client, enabled]);
+
+  return status;
+}

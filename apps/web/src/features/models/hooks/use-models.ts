@@ -1,0 +1,6 @@
+import { useQuery } from '@tanstack/react-query';
+import { modelsQuery } from '../api';
+
+export function useModels() {
+  return useQuery(modelsQuery);
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { errorResponseSchema, type ErrorCode, type FieldError } from '@atelier/contracts';
+
+/** Codes the client itself produces, on top of the server's `ErrorCode` union and better-auth's own codes. */
+export type ClientErrorCode = 'network_error' | 'invalid_response';
+
+/**
+ * Every failed request ends up as one of these, whatever envelope the server used:
+ * ours (`{error:{code,message,fields?},requestId}`), better-auth's (`{code,message}`), or none at all.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode | ClientErrorCode | (string & {});
+  readonly fields: FieldError[];
+  readonly requestId: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(init: {
+    status: number;
+    code: ApiError['code'];
+    message: string;
+    fields?: FieldError[] | undefined;
+    requestId?: string | undefined;
+    details?: Record<string, unknown> | undefined;
+  }) {
+    super(init.message);
+    this.name = 'ApiError';
+    this.status = init.status;
+    this.code = init.code;
+    this.fields = init.fields ?? [];
+    this.requestId = init.requestId;
+    this.details = init.details;
+  }
+
+  /** The message for one field (`"width"`, `"prompt"`…), if the server pointed at it. */
+  fieldMessage(path: string): string | undefined {
+    return this.fields.find((f) => f.path === path)?.message;
+  }
+}
+
+export function isApiError(error: unknown): error is ApiError {
+  return error instanceof ApiError;
+}
+
+/** A short, human message for any error a query or mutation can throw. */
+export function describeError(error: unknown): string {
+  if (isApiError(error)) return error.message;
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong.';
+}
+
+const betterAuthErrorSchema = z.object({ code: z.string().optional(), message: z.string() });
+
+interface RequestOptions<S extends z.ZodType | undefined> {
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Sent as JSON. Non-GET requests always carry a JSON body (`{}` when none is given): the server requires it. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Parses the successful response. Omit for endpoints answering 204. */
+  schema?: S;
+  signal?: AbortSignal | undefined;
+}
+
+type Result<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+/** The one way the studio talks to the server: same-origin, cookie session, every response parsed by a contract schema. */
+export async function request<S extends z.ZodType | undefined = undefined>(path: string, options: RequestOptions<S> = {}): Promise<Result<S>> {
+  const method = options.method ?? 'GET';
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+  let body: string | undefined;
+  if (method !== 'GET') {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(options.body ?? {});
+  }
+
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, body, credentials: 'same-origin', signal: options.signal ?? null });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError({ status: 0, code: 'network_error', message: 'Could not reach the server. Check your connection and try again.' });
+  }
+
+  if (!response.ok) throw await toApiError(response);
+  if (!options.schema || response.status === 204) return undefined as Result<S>;
+
+  const json: unknown = await response.json().catch(() => undefined);
+  const parsed = options.schema.safeParse(json);
+  if (!parsed.success) {
+    console.error(`Unexpected response from ${method} ${path}`, z.prettifyError(parsed.error), json);
+    throw new ApiError({ status: response.status, code: 'invalid_response', message: 'The server sent a response this version of the studio does not understand.' });
+  }
+  return parsed.data as Result<S>;
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const json: unknown = await response.json().catch(() => undefined);
+  const ours = errorResponseSchema.safeParse(json);
+  if (ours.success) {
+    const { code, message, fields, details } = ours.data.error;
+    return new ApiError({ status: response.status, code, message, fields, details, requestId: ours.data.requestId });
+  }
+  const auth = betterAuthErrorSchema.safeParse(json);
+  if (auth.success) {
+    return new ApiError({ status: response.status, code: auth.data.code ?? `http_${response.status}`, message: auth.data.message });
+  }
+  return new ApiError({ status: response.status, code: `http_${response.status}`, message: fallbackMessage(response.status) });
+}
+
+function fallbackMessage(status: number): string {
+  if (status === 401) return 'Your session has ended. Sign in again.';
+  if (status === 404) return 'Not found.';
+  if (status === 429) return 'Too many requests. Wait a moment and try again.';
+  if (status >= 500) return 'The server had a problem. Try again in a moment.';
+  return `The request failed (HTTP ${status}).`;
+}

@@ -1,0 +1,101 @@
+import { useCallback, useEffect, useId, useMemo } from 'react';
+import { useLocation, useNavigate, useParams } from 'react-router';
+import { Button } from '#/components/ui/button';
+import { AlertIcon } from '#/components/ui/icons';
+import { Modal } from '#/components/ui/modal';
+import { describeError, isApiError } from '#/lib/api-client';
+import { GenerationDetail } from '#/features/generations/components/generation-detail';
+import { useGeneration, useGenerationList } from '#/features/generations/hooks/use-generations';
+import '#/features/generations/components/generation-detail.css';
+
+/** /images/:generationId — the detail as a dialog over the grid, with its own URL (shareable, Back closes it). */
+export function Component() {
+  const { generationId = '' } = useParams();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const titleId = useId();
+  const generation = useGeneration(generationId);
+  const list = useGenerationList();
+  const fromGrid = (location.state as { fromGrid?: boolean } | null)?.fromGrid === true;
+
+  const close = useCallback(() => {
+    // Opened from the grid: go back, so Back/Forward behave. Opened from a link: there is nothing to go back to.
+    if (fromGrid) void navigate(-1);
+    else void navigate('/', { replace: true });
+  }, [fromGrid, navigate]);
+
+  const items = list.data ?? [];
+  const index = items.findIndex((g) => g.id === generationId);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
+
+  const goTo = useCallback(
+    (id: string) => void navigate(`/images/${id}`, { replace: true, state: location.state }),
+    [location.state, navigate],
+  );
+  const prevId = index > 0 ? items[index - 1]?.id : undefined;
+  const nextId = index >= 0 ? items[index + 1]?.id : undefined;
+  const prev = useMemo(() => (prevId ? () => goTo(prevId) : null), [goTo, prevId]);
+  const next = useMemo(() => (nextId ? () => goTo(nextId) : null), [goTo, nextId]);
+
+  // Browsing towards the end of what is loaded pulls the next page in, so → never dead-ends early.
+  useEffect(() => {
+    if (index >= 0 && index >= items.length - 3 && hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [index, items.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+      const target = event.target as HTMLElement | null;
+      if (target?.closest('input, textarea, select, [role="menu"], [role="listbox"]')) return;
+      if (document.querySelectorAll('dialog[open]').length > 1) return; // a confirm dialog is on top
+      if (event.key === 'ArrowLeft' && prev) {
+        event.preventDefault();
+        prev();
+      } else if (event.key === 'ArrowRight' && next) {
+        event.preventDefault();
+        next();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [prev, next]);
+
+  // After a delete, show the neighbour (the next older, else the newer one), or go back to the grid.
+  const onDeleted = () => {
+    const neighbour = nextId ?? prevId;
+    if (neighbour) goTo(neighbour);
+    else close();
+  };
+
+  return (
+    <Modal onClose={close} labelledBy={titleId} className="detail-modal">
+      {generation.data ? (
+        <GenerationDetail
+          generation={generation.data}
+          titleId={titleId}
+          onClose={close}
+          onDeleted={onDeleted}
+          prev={prev}
+          next={next}
+          position={index >= 0 ? `${index + 1} of ${items.length}${hasNextPage ? '+' : ''}` : null}
+        />
+      ) : generation.isError ? (
+        <div className="detail-missing" role="alert">
+          <AlertIcon size={28} />
+          <h2 id={titleId}>{isApiError(generation.error) && generation.error.status === 404 ? 'This image doesn’t exist (or was deleted)' : 'Could not load this image'}</h2>
+          {!(isApiError(generation.error) && generation.error.status === 404) && <p>{describeError(generation.error)}</p>}
+          <Button variant="primary" onClick={close}>
+            Back to the studio
+          </Button>
+        </div>
+      ) : (
+        <div className="detail-missing" aria-busy="true">
+          <h2 id={titleId} className="visually-hidden">
+            Loading image
+          </h2>
+          <span className="spinner" />
+        </div>
+      )}
+    </Modal>
+  );
+}

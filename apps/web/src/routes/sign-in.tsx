@@ -1,0 +1,5 @@
+import { AuthPage } from './auth-page';
+
+export function Component() {
+  return <AuthPage mode="sign-in" />;
+}
