@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
@@ -17,6 +18,12 @@ export interface Database {
   db: Db;
   /** How pg-boss reaches this database: its own pool on PostgreSQL, the shared gate on PGlite. */
   boss: { connectionString: string } | { db: IDatabase };
+  /**
+   * Runs library code (pg-boss) that may issue its own statements on behalf of a caller that is
+   * inside a transaction. On PGlite those statements join the caller's connection instead of waiting
+   * for it (which would deadlock); on PostgreSQL they use the pool as usual.
+   */
+  onBehalfOfTransaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -42,6 +49,7 @@ async function openPostgres(url: string): Promise<Database> {
     kind: 'postgres',
     db,
     boss: { connectionString: url },
+    onBehalfOfTransaction: (fn) => fn(),
     async listen(channel, onPayload) {
       return listenPostgres(url, channel, onPayload);
     },
@@ -84,6 +92,8 @@ async function listenPostgres(url: string, channel: string, onPayload: (payload:
  */
 class Gate {
   #tail: Promise<void> = Promise.resolve();
+  /** Set while code runs on behalf of the current gate holder; its statements pass straight through. */
+  readonly holder = new AsyncLocalStorage<true>();
   acquire(): Promise<() => void> {
     let release!: () => void;
     const next = new Promise<void>((resolve) => (release = resolve));
@@ -92,6 +102,7 @@ class Gate {
     return ready;
   }
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.holder.getStore()) return fn();
     const release = await this.acquire();
     try {
       return await fn();
@@ -154,6 +165,7 @@ async function openPglite(dir: string): Promise<Database> {
     kind: 'pglite',
     db,
     boss: { db: bossDb },
+    onBehalfOfTransaction: (fn) => gate.holder.run(true, fn),
     async listen(channel, onPayload) {
       const unsubscribe = await gate.run(() => pglite.listen(channel, onPayload));
       return () => gate.run(() => unsubscribe());

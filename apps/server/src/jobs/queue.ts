@@ -64,11 +64,14 @@ export function createJobRunner(database: Database, definitions: readonly JobDef
     async enqueue(def, payload, opts = {}) {
       if (!started) throw new Error('The job queue is not started');
       const data = def.payload.parse(payload) as object;
-      await boss.send(def.name, data, {
-        ...(opts.trx ? { db: fromKysely(opts.trx) } : {}),
-        ...(opts.startAfterMs ? { startAfter: new Date(Date.now() + opts.startAfterMs) } : {}),
-        ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
-      });
+      const send = () =>
+        boss.send(def.name, data, {
+          ...(opts.trx ? { db: fromKysely(opts.trx) } : {}),
+          ...(opts.startAfterMs ? { startAfter: new Date(Date.now() + opts.startAfterMs) } : {}),
+          ...(opts.singletonKey ? { singletonKey: opts.singletonKey } : {}),
+        });
+      // pg-boss may read its queue settings before the insert; inside our transaction that read must not wait for the connection we hold.
+      await (opts.trx ? database.onBehalfOfTransaction(send) : send());
     },
 
     async start({ work, concurrency }) {
