@@ -1,0 +1,166 @@
+import sharp from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
+import type { OutputFormat } from '@atelier/contracts';
+import { buildXmpPacket, DIGITAL_SOURCE_TYPE, parseXmpProvenance } from './xmp.ts';
+import type { ProvenanceFields } from './xmp.ts';
+
+export { DIGITAL_SOURCE_TYPE } from './xmp.ts';
+export type { ProvenanceFields } from './xmp.ts';
+
+/**
+ * The media pipeline's only door to sharp: validate uploads and engine output, re-encode with provenance,
+ * make thumbnails, convert downloads. Every output is stripped of incoming metadata (EXIF GPS, camera
+ * serials, editing history); the only metadata we write is the provenance packet from `xmp.ts`.
+ */
+
+export const DEFAULT_MAX_INPUT_PIXELS = 40_000_000;
+
+export interface ImageInfo {
+  format: OutputFormat;
+  /** After EXIF orientation, i.e. as the image is displayed and as `encode` will write it. */
+  width: number;
+  height: number;
+}
+
+export interface ProvenanceMetadata {
+  /** Human-readable engine name, e.g. "Black Forest Labs API" or "Offline preview engine". */
+  engineLabel: string;
+  modelId: string;
+  /** True for the offline engine, which is an algorithm but not a trained model. */
+  isPreviewEngine: boolean;
+}
+
+export type ImagingErrorCode = 'unsupported_format' | 'too_large' | 'corrupt';
+
+export class ImagingError extends Error {
+  readonly code: ImagingErrorCode;
+
+  constructor(code: ImagingErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImagingError';
+    this.code = code;
+  }
+}
+
+export interface Imaging {
+  inspect(bytes: Buffer): Promise<ImageInfo>;
+  encode(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<Buffer>;
+  thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer>;
+  convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
+  /** The provenance fields of an image Atelier wrote, or null when it carries none. */
+  readProvenance(bytes: Buffer): Promise<ProvenanceFields | null>;
+}
+
+const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'] satisfies OutputFormat[];
+const isAccepted = (format: string): format is OutputFormat => ACCEPTED_FORMATS.includes(format);
+
+export function provenanceFields(metadata: ProvenanceMetadata): ProvenanceFields {
+  return {
+    digitalSourceType: metadata.isPreviewEngine ? DIGITAL_SOURCE_TYPE.algorithmicMedia : DIGITAL_SOURCE_TYPE.trainedAlgorithmicMedia,
+    creatorTool: `Atelier — ${metadata.engineLabel}`,
+    aiSystemUsed: metadata.modelId,
+  };
+}
+
+export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
+  const maxInputPixels = opts.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+
+  // failOn 'error' rejects truncated and broken data but tolerates the benign libjpeg warnings
+  // ("extraneous bytes before marker") that many real cameras produce.
+  const open = (bytes: Buffer): Sharp => sharp(bytes, { limitInputPixels: maxInputPixels, failOn: 'error' });
+
+  /**
+   * Header checks before any pixel work. Every operation runs them, not just inspect(): libvips would
+   * happily rasterise an SVG (which can reference other files) or a TIFF if one reached encode().
+   */
+  async function readHeader(bytes: Buffer): Promise<Metadata & { format: OutputFormat }> {
+    if (bytes.length === 0) throw new ImagingError('unsupported_format', 'The file is empty.');
+    const meta = await open(bytes)
+      .metadata()
+      .catch((cause: unknown) => {
+        throw classify(cause);
+      });
+    if (!isAccepted(meta.format)) {
+      throw new ImagingError('unsupported_format', `Images must be PNG, JPEG or WebP (got ${meta.format}).`);
+    }
+    if (meta.width * meta.height > maxInputPixels) {
+      throw new ImagingError('too_large', `The image is ${meta.width}×${meta.height}; at most ${maxInputPixels} pixels are accepted.`);
+    }
+    return { ...meta, format: meta.format };
+  }
+
+  async function inspect(bytes: Buffer): Promise<ImageInfo> {
+    const meta = await readHeader(bytes);
+    // The header can be fine while the pixel data is not: decode everything. stats() streams through the
+    // image without materialising it, so a large upload costs CPU but not its full raw size in memory.
+    await open(bytes)
+      .stats()
+      .catch((cause: unknown) => {
+        throw classify(cause);
+      });
+    return { format: meta.format, width: meta.autoOrient.width, height: meta.autoOrient.height };
+  }
+
+  async function encode(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<Buffer> {
+    await readHeader(bytes);
+    return run(withFormat(open(bytes).autoOrient(), format).withXmp(buildXmpPacket(provenanceFields(metadata))));
+  }
+
+  async function thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer> {
+    if (!Number.isInteger(maxSide) || maxSide < 1) throw new RangeError(`maxSide must be a positive integer (got ${maxSide})`);
+    await readHeader(bytes);
+    return run(
+      open(bytes)
+        .autoOrient()
+        .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: 80 }),
+    );
+  }
+
+  async function readProvenance(bytes: Buffer): Promise<ProvenanceFields | null> {
+    const meta = await readHeader(bytes);
+    return meta.xmp ? parseXmpProvenance(meta.xmp.toString('utf8')) : null;
+  }
+
+  async function convert(bytes: Buffer, format: OutputFormat): Promise<Buffer> {
+    // Rebuilt from the parsed fields rather than copied, so nothing but provenance survives the trip.
+    const provenance = await readProvenance(bytes);
+    const pipeline = withFormat(open(bytes).autoOrient(), format);
+    return run(provenance ? pipeline.withXmp(buildXmpPacket(provenance)) : pipeline);
+  }
+
+  return { inspect, encode, thumbnail, convert, readProvenance };
+}
+
+function withFormat(image: Sharp, format: OutputFormat): Sharp {
+  switch (format) {
+    case 'jpeg':
+      // JPEG has no alpha: composite onto white rather than letting transparent pixels turn black.
+      return image.flatten({ background: '#ffffff' }).jpeg({ quality: 92, mozjpeg: true });
+    case 'webp':
+      return image.webp({ quality: 90 });
+    case 'png':
+      return image.png({ compressionLevel: 6 });
+  }
+}
+
+async function run(image: Sharp): Promise<Buffer> {
+  try {
+    return await image.toBuffer();
+  } catch (cause) {
+    throw classify(cause);
+  }
+}
+
+/** sharp reports everything as a plain Error; its messages are the only way to tell the cases apart. */
+function classify(cause: unknown): ImagingError {
+  if (cause instanceof ImagingError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  if (/unsupported image format/i.test(message)) {
+    return new ImagingError('unsupported_format', 'Images must be PNG, JPEG or WebP.', { cause });
+  }
+  if (/pixel limit/i.test(message)) {
+    return new ImagingError('too_large', 'The image has too many pixels.', { cause });
+  }
+  return new ImagingError('corrupt', 'The image data is damaged or incomplete.', { cause });
+}

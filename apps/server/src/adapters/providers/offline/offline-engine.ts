@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+import { checkSize, MAX_PIXELS, MAX_PROMPT_LENGTH, OUTPUT_FORMATS } from '@atelier/contracts';
+import type { OutputFormat, SizeLimits } from '@atelier/contracts';
+import { EngineError } from '#src/adapters/providers/engine.ts';
+import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
+import { composeSvg } from './compose.ts';
+import { parsePrompt } from './prompt.ts';
+
+/**
+ * The built-in offline engine: an honest, deterministic CPU renderer for development, demos, tests and
+ * air-gapped previews. It is not a diffusion model and says so (label, image mark, provenance). It keeps
+ * the request's contract: exact size, output format, seed (same request → same bytes), quoted text,
+ * #RRGGBB colours and structured JSON prompts.
+ *
+ * It is stateless: submit only validates and names the request, poll renders it, so a worker that
+ * restarts between the two simply renders again and gets the same bytes.
+ */
+
+export const OFFLINE_ENGINE_LABEL = 'Offline preview engine';
+
+export const OFFLINE_SIZE_LIMITS: SizeLimits = { min_dimension: 64, max_dimension: 2048, max_pixels: MAX_PIXELS, dimension_multiple: 16 };
+
+const MAX_SEED = 4_294_967_295;
+
+/** A stable name for the request: the same request always gets the same id, across restarts. */
+export function offlineRequestId(request: EngineRequest): string {
+  const { engineModel, prompt, width, height, seed, outputFormat, idempotencyKey } = request;
+  const digest = createHash('sha256').update(JSON.stringify([engineModel, prompt, width, height, seed, outputFormat, idempotencyKey])).digest('hex');
+  return `offline_${digest.slice(0, 32)}`;
+}
+
+/** The seed actually used: the request's, or one derived from the prompt so a seedless request is still reproducible. */
+export function effectiveSeed(request: Pick<EngineRequest, 'prompt' | 'seed'>): number {
+  return request.seed ?? createHash('sha256').update(request.prompt).digest().readUInt32BE(0);
+}
+
+function problemsWith(request: EngineRequest): string[] {
+  const problems = checkSize(request.width, request.height, OFFLINE_SIZE_LIMITS).map((p) => p.message);
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(request.outputFormat)) problems.push(`output format must be one of ${OUTPUT_FORMATS.join(', ')}`);
+  if (request.seed !== null && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= MAX_SEED)) {
+    problems.push(`seed must be a whole number from 0 to ${MAX_SEED}`);
+  }
+  if (typeof request.prompt !== 'string' || request.prompt.length > MAX_PROMPT_LENGTH) problems.push(`the prompt must be at most ${MAX_PROMPT_LENGTH} characters`);
+  return problems;
+}
+
+function validate(request: EngineRequest): void {
+  const problems = problemsWith(request);
+  if (problems.length > 0) throw new EngineError('engine_rejected_request', problems.join('; '), { retryable: false });
+}
+
+/**
+ * Engine-side encoding favours speed: the media pipeline re-encodes with provenance metadata anyway,
+ * so this only has to be lossless enough not to matter (PNG lossless, JPEG/WebP at high quality).
+ */
+function encode(image: Sharp, format: OutputFormat): Sharp {
+  switch (format) {
+    case 'jpeg':
+      return image.jpeg({ quality: 95, chromaSubsampling: '4:4:4' });
+    case 'png':
+      return image.png({ compressionLevel: 3, adaptiveFiltering: false });
+    case 'webp':
+      return image.webp({ quality: 95, effort: 2 });
+  }
+}
+
+export async function renderOffline(request: EngineRequest, seed: number): Promise<Buffer> {
+  const svg = composeSvg(parsePrompt(request.prompt), { width: request.width, height: request.height, seed });
+  return encode(sharp(Buffer.from(svg), { density: 72 }).removeAlpha(), request.outputFormat).toBuffer();
+}
+
+export function createOfflineEngine(): ImageEngine {
+  return {
+    id: 'offline',
+    label: OFFLINE_ENGINE_LABEL,
+
+    async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
+      signal?.throwIfAborted();
+      validate(request);
+      return { requestId: offlineRequestId(request), pollingUrl: null, cost: 0 };
+    },
+
+    async poll(handle: EngineHandle, request: EngineRequest, signal?: AbortSignal): Promise<EngineStatus> {
+      signal?.throwIfAborted();
+      const problems = problemsWith(request);
+      if (problems.length > 0) return { state: 'failed', code: 'engine_rejected_request', detail: problems.join('; '), retryable: false };
+      if (handle.requestId !== offlineRequestId(request)) {
+        return { state: 'failed', code: 'engine_rejected_request', detail: 'The handle was not issued for this request.', retryable: false };
+      }
+      const seed = effectiveSeed(request);
+      let bytes: Buffer;
+      try {
+        bytes = await renderOffline(request, seed);
+      } catch (cause) {
+        // Rendering is deterministic: what failed once fails again, so retrying would only waste time.
+        throw new EngineError('engine_error', `The offline engine could not render the image: ${cause instanceof Error ? cause.message : String(cause)}`, {
+          retryable: false,
+          cause,
+        });
+      }
+      signal?.throwIfAborted();
+      return { state: 'ready', result: { kind: 'bytes', bytes, seed } };
+    },
+
+    async fetchResult(result: EngineResult, signal?: AbortSignal): Promise<Buffer> {
+      signal?.throwIfAborted();
+      if (result.kind === 'bytes') return result.bytes;
+      throw new EngineError('engine_error', 'The offline engine returns image bytes, never a URL.', { retryable: false });
+    },
+
+    async cancel(): Promise<void> {
+      // Rendering happens inside poll and is over in well under a second: there is nothing to cancel.
+    },
+  };
+}
