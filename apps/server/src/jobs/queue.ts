@@ -86,7 +86,9 @@ export function createJobRunner(database: Database, definitions: readonly JobDef
       if (missing.length) throw new Error(`No handler registered for job(s): ${missing.join(', ')}`);
       for (const def of definitions) {
         const handler = handlers.get(def.name)!;
-        await boss.work(def.name, { batchSize: 1, localConcurrency: def.cron ? 1 : concurrency, pollingIntervalSeconds: 2 }, async (jobs: Job<object>[]) => {
+        // NOTIFY wakes workers when a job is inserted, but not when a delayed job (a retry) becomes due,
+        // so the backstop poll stays short.
+        await boss.work(def.name, { batchSize: 1, localConcurrency: def.cron ? 1 : concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs: Job<object>[]) => {
           for (const job of jobs) {
             const payload = def.payload.parse(job.data);
             await handler(payload, { jobId: job.id, retryCount: job.retryCount, signal: job.signal });

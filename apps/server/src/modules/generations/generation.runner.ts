@@ -21,6 +21,8 @@ export interface RunnerOptions {
   /** Poll pacing; tests and benchmarks may tighten it. */
   pollStartMs?: number;
   pollMaxMs?: number;
+  /** Base of the full-jitter back-off between engine attempts (default 2 s). */
+  retryBaseMs?: number;
 }
 
 /**
@@ -122,10 +124,11 @@ export function createGenerationRunner(deps: {
     if (gen.attempt >= options.maxAttempts) {
       return finish(gen, 'failed', error.code, `${error.message} (gave up after ${gen.attempt} attempts)`);
     }
-    const delay = Math.max(error.retryAfterMs ?? 0, backoffMs(gen.attempt));
+    const delay = Math.max(error.retryAfterMs ?? 0, backoffMs(gen.attempt, Math.random, options.retryBaseMs));
     const retryAt = new Date(clock.now().getTime() + delay);
     if (await repository.systemScheduleRetry(gen.id, retryAt, error.message)) {
-      await jobs.enqueue(runGenerationJob, { generationId: gen.id }, { startAfterMs: delay });
+      // Just after the lease ends, so the claim sees it expired.
+      await jobs.enqueue(runGenerationJob, { generationId: gen.id }, { startAfterMs: delay + 250 });
       logger.warn({ generationId: gen.id, attempt: gen.attempt, delayMs: delay, code: error.code }, 'engine error; retrying later');
     }
   };

@@ -81,11 +81,11 @@ export function createGenerationsRepository(db: Db) {
       return (await trx.selectFrom('generations').select('status').where('id', '=', id).executeTakeFirst())?.status;
     },
 
-    /** Hands the generation back for a later attempt: the lease runs until the retry is due, so the sweeper leaves it alone. */
+    /** Hands the generation back for a later attempt: the lease runs until the retry is due, so nobody takes it earlier. */
     async systemScheduleRetry(id: string, retryAt: Date, detail: string): Promise<boolean> {
       const r = await db
         .updateTable('generations')
-        .set({ lease_until: new Date(retryAt.getTime() + 60_000), error_detail: detail, updated_at: sql`now()` })
+        .set({ lease_until: retryAt, error_detail: detail, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .executeTakeFirst();
@@ -128,7 +128,10 @@ export function createGenerationsRepository(db: Db) {
       return trx.deleteFrom('generations').where('id', '=', id).where('user_id', '=', userId).returning('id').executeTakeFirst();
     },
 
-    /** Unfinished generations nobody holds: never claimed for a while, or running with an expired lease. */
+    /**
+     * Unfinished generations nobody holds: queued for a while, or running with a lease that expired
+     * more than a grace period ago (a retry's own job claims it right at expiry; the sweeper is the fallback).
+     */
     systemListOrphans(opts: { queuedBefore: Date; limit: number; ignoreLeases?: boolean }): Promise<Pick<GenerationRow, 'id' | 'user_id' | 'status' | 'attempt' | 'created_at'>[]> {
       return db
         .selectFrom('generations')
@@ -138,7 +141,7 @@ export function createGenerationsRepository(db: Db) {
             eb.and([eb('status', '=', 'queued'), eb('created_at', '<', opts.queuedBefore)]),
             opts.ignoreLeases
               ? eb('status', '=', 'running')
-              : eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])]),
+              : eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now() - interval '30 seconds'`)])]),
           ]),
         )
         .orderBy('id')
