@@ -74,7 +74,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     jobs,
     clock,
     logger,
-    options: { deadlineSeconds: config.jobs.generationDeadlineSeconds, maxAttempts: config.jobs.engineMaxAttempts, ...opts.runner },
+    options: { deadlineSeconds: config.jobs.generationDeadlineSeconds, maxAttempts: config.jobs.engineMaxAttempts, leaseSeconds: config.jobs.leaseSeconds, ...opts.runner },
   });
 
   jobs.register(runGenerationJob, ({ generationId }) => runner.run(generationId));
@@ -99,11 +99,13 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     async start({ work }: { work: boolean }) {
       await jobs.start({ work, concurrency: config.jobs.concurrency });
       await events.start();
-      if (work && database.kind === 'pglite') {
-        // One process owns the embedded database, so whatever was running when it last stopped is orphaned now.
-        const expired = await generationsRepository.systemExpireLeases();
-        const swept = await runner.sweep({ ignoreLeases: true });
-        if (expired || swept.requeued || swept.failed) logger.info({ ...swept }, 'resumed generations interrupted by the last shutdown');
+      if (work) {
+        // Take over what a dead worker left behind now rather than at the next scheduled sweep. One process
+        // owns the embedded database, so there everything still marked running is orphaned.
+        const isSoleOwner = database.kind === 'pglite';
+        if (isSoleOwner) await generationsRepository.systemExpireLeases();
+        const swept = await runner.sweep({ ignoreLeases: isSoleOwner });
+        if (swept.requeued || swept.failed) logger.info({ ...swept }, 'resumed generations interrupted by the last shutdown');
       }
     },
     async stop() {

@@ -11,13 +11,14 @@ import { runGenerationJob } from './generations.jobs.ts';
 import type { GenerationsRepository } from './generations.repository.ts';
 import { backoffMs } from './generation.rules.ts';
 
-const LEASE_MS = 60_000;
 const POLL_START_MS = 500;
 const POLL_MAX_MS = 5_000;
 
 export interface RunnerOptions {
   deadlineSeconds: number;
   maxAttempts: number;
+  /** How long a worker's claim lasts without a heartbeat; a dead worker's generation is taken over after it (plus half again). */
+  leaseSeconds: number;
   /** Poll pacing; tests and benchmarks may tighten it. */
   pollStartMs?: number;
   pollMaxMs?: number;
@@ -45,7 +46,8 @@ export function createGenerationRunner(deps: {
   const { db, repository, engines, media, jobs, clock, logger, options } = deps;
   const pollStart = options.pollStartMs ?? POLL_START_MS;
   const pollMax = options.pollMaxMs ?? POLL_MAX_MS;
-  const lease = () => new Date(clock.now().getTime() + LEASE_MS);
+  const leaseMs = options.leaseSeconds * 1000;
+  const lease = () => new Date(clock.now().getTime() + leaseMs);
 
   const finish = async (gen: GenerationRow, status: 'failed' | 'blocked', code: FailureCode, detail: string | null) => {
     await db.transaction().execute(async (trx) => {
@@ -182,7 +184,7 @@ export function createGenerationRunner(deps: {
      */
     async sweep(opts: { ignoreLeases?: boolean } = {}): Promise<{ requeued: number; failed: number }> {
       const now = clock.now().getTime();
-      const orphans = await repository.systemListOrphans({ queuedBefore: new Date(now - 60_000), limit: 500, ...opts });
+      const orphans = await repository.systemListOrphans({ queuedBefore: new Date(now - 60_000), leaseGraceMs: leaseMs / 2, limit: 500, ...opts });
       let requeued = 0;
       let failed = 0;
       for (const orphan of orphans) {

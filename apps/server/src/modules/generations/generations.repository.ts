@@ -132,7 +132,7 @@ export function createGenerationsRepository(db: Db) {
      * Unfinished generations nobody holds: queued for a while, or running with a lease that expired
      * more than a grace period ago (a retry's own job claims it right at expiry; the sweeper is the fallback).
      */
-    systemListOrphans(opts: { queuedBefore: Date; limit: number; ignoreLeases?: boolean }): Promise<Pick<GenerationRow, 'id' | 'user_id' | 'status' | 'attempt' | 'created_at'>[]> {
+    systemListOrphans(opts: { queuedBefore: Date; leaseGraceMs: number; limit: number; ignoreLeases?: boolean }): Promise<Pick<GenerationRow, 'id' | 'user_id' | 'status' | 'attempt' | 'created_at'>[]> {
       return db
         .selectFrom('generations')
         .select(['id', 'user_id', 'status', 'attempt', 'created_at'])
@@ -141,7 +141,7 @@ export function createGenerationsRepository(db: Db) {
             eb.and([eb('status', '=', 'queued'), eb('created_at', '<', opts.queuedBefore)]),
             opts.ignoreLeases
               ? eb('status', '=', 'running')
-              : eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now() - interval '30 seconds'`)])]),
+              : eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now() - make_interval(secs => ${opts.leaseGraceMs / 1000})`)])]),
           ]),
         )
         .orderBy('id')
