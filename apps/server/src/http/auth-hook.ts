@@ -35,7 +35,8 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
   });
 
-  app.addHook('preHandler', async (request) => {
+  // onRequest, before the body is parsed or validated: an anonymous caller learns nothing about the route.
+  app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (!auth || auth === 'public') return;
     request.actor = auth === 'user' ? await sessionActor(request, deps.auth) : await apiKeyActor(request, deps.apiKeys);

@@ -38,7 +38,18 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
       const cookies = response.headers.getSetCookie();
       if (cookies.length) reply.header('set-cookie', cookies);
       reply.header('cache-control', 'no-store');
-      return reply.send(response.body ? Buffer.from(await response.arrayBuffer()) : null);
+      if (!response.body) return reply.send(null);
+      const body = Buffer.from(await response.arrayBuffer());
+      // The session token lives in an httpOnly cookie; better-auth also echoes it in JSON, where page scripts could read it.
+      if (response.headers.get('content-type')?.includes('application/json')) {
+        const json = JSON.parse(body.toString('utf8')) as unknown;
+        if (json && typeof json === 'object' && 'token' in json) {
+          delete (json as { token?: unknown }).token;
+          reply.removeHeader('content-length');
+          return reply.send(json);
+        }
+      }
+      return reply.send(body);
     },
   });
 
