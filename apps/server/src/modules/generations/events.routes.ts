@@ -14,6 +14,11 @@ const HEARTBEAT_MS = 25_000;
  * `event: generation.updated`. A deleted generation is pushed as `generation.deleted` with its id.
  */
 export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub; generations: GenerationService; catalogue: Catalogue }) {
+  // Open streams never finish on their own; end them at shutdown so closing the server does not wait on them.
+  const open = new Set<{ end(): void }>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.end();
+  });
   app.get('/api/events', { config: { auth: 'user' } }, async (request, reply) => {
     const { userId } = requireActor(request.actor);
     reply.hijack();
@@ -42,7 +47,9 @@ export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub;
       });
     });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    open.add(res);
     const close = () => {
+      open.delete(res);
       clearInterval(heartbeat);
       unsubscribe();
     };
