@@ -34,6 +34,15 @@ const envSchema = z.object({
 
 export type Config = ReturnType<typeof buildConfig>;
 
+/** Loads ./.env into the environment when there is one (variables already set win). */
+export function loadDotEnv(file = '.env'): void {
+  try {
+    process.loadEnvFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<z.input<typeof envSchema>> = {}): Config {
   const parsed = envSchema.safeParse({ ...env, ...overrides });
   if (!parsed.success) {

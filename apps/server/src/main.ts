@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadConfig, type Config } from './config.ts';
+import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { createContainer, type Container } from './container.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './lib/logger.ts';
@@ -95,6 +95,7 @@ apiKey
     }),
   );
 
+loadDotEnv();
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
