@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Generation, GenerationPage } from '@atelier/contracts';
+import { createTestDatabase, eventually, startTestServer, type TestDatabase, type TestServer } from '#test/support/harness.ts';
+
+/**
+ * The operator CLI (`npm run atelier -- …`) and the public API v1 it hands keys out for, end to end:
+ * create a user and a key from the shell, then drive /v1 with that key only.
+ */
+const run = promisify(execFile);
+const MAIN = path.resolve(import.meta.dirname, 'main.ts');
+let dataDir: string;
+let database: TestDatabase;
+let env: Record<string, string>;
+
+const atelier = (...args: string[]) => run(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-cli-'));
+  database = await createTestDatabase();
+  env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...database.env };
+});
+afterAll(async () => {
+  await database.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('atelier CLI and the v1 API', () => {
+  let key: string;
+  let server: TestServer;
+
+  it('migrates, creates a user, and prints an API key alone on the last line', async () => {
+    expect((await atelier('migrate')).stdout).toContain('up to date');
+    expect((await atelier('user', 'create', '--email', 'ops@example.com', '--password', 'correct horse battery')).stdout).toMatch(/Created user ops@example.com/);
+    const { stdout } = await atelier('api-key', 'create', '--email', 'ops@example.com', '--name', 'ci');
+    key = stdout.trim().split('\n').at(-1)!;
+    expect(key).toMatch(/^atl_[A-Za-z0-9_-]{43}$/);
+    await expect(atelier('api-key', 'create', '--email', 'nobody@example.com')).rejects.toMatchObject({ stderr: expect.stringContaining('No user with email nobody@example.com') });
+    await expect(atelier('user', 'create', '--email', 'bad', '--password', 'correct horse battery')).rejects.toMatchObject({ code: 1 });
+  }, 120_000);
+
+  it('serves /v1 to that key: models, create, get, list, image bytes, delete', async () => {
+    server = await startTestServer({ env: { DATA_DIR: dataDir, ...database.env }, database });
+    const v1 = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) =>
+      server.app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+
+    expect((await v1('GET', '/v1/models')).json<{ data: { id: string }[] }>().data.map((m) => m.id)).toContain('offline');
+    const created = await v1('POST', '/v1/generations', { model: 'offline', prompt: 'from the API "v1"', aspect_ratio: '4:3', output_format: 'webp' });
+    expect(created.statusCode).toBe(202);
+    const id = created.json<Generation>().id;
+    const done = await eventually(async () => {
+      const g = (await v1('GET', `/v1/generations/${id}`)).json<Generation>();
+      return g.status === 'succeeded' ? g : undefined;
+    });
+    expect(done.images[0]!.url).toBe(`/v1/images/${done.images[0]!.id}`);
+    const list = (await v1('GET', '/v1/generations?limit=10')).json<GenerationPage>();
+    expect(list.data.map((g) => g.id)).toEqual([id]);
+    const bytes = await v1('GET', `${done.images[0]!.url}?format=jpeg`);
+    expect(bytes.headers['content-type']).toBe('image/jpeg');
+    expect((await sharp(bytes.rawPayload).metadata()).width).toBe(done.width);
+    expect((await v1('DELETE', `/v1/generations/${id}`)).statusCode).toBe(204);
+    expect((await v1('GET', `/v1/generations/${id}`)).statusCode).toBe(404);
+  }, 120_000);
+
+  it('refuses to open the embedded database while a server holds it', async () => {
+    if (database.env.DATABASE_URL) return await server.close(); // only the embedded database is single-process
+    await expect(atelier('migrate')).rejects.toMatchObject({ stderr: expect.stringMatching(/already using the embedded database/) });
+    await server.close();
+  }, 60_000);
+});
