@@ -177,10 +177,26 @@ function SecretDialog({ name, secret, onDone }: { name: string; secret: string; 
             {isCopied ? 'Copied' : 'Copy'}
           </Button>
         </div>
+        <details className="secret-dialog__usage">
+          <summary>How to use it</summary>
+          <p>Send it as a bearer token to the public API under <code>/v1</code>, for example:</p>
+          <pre className="secret-dialog__snippet">
+            <code>{curlExample()}</code>
+          </pre>
+        </details>
         <div className="confirm__actions">
           <Button onClick={onDone}>{isCopied ? 'Done' : 'I’ve stored it'}</Button>
         </div>
       </div>
     </Modal>
   );
+}
+
+function curlExample(): string {
+  return [
+    `curl ${window.location.origin}/v1/generations \\`,
+    `  -H "Authorization: Bearer $ATELIER_API_KEY" \\`,
+    `  -H "Content-Type: application/json" \\`,
+    `  -d '{"model": "<model id>", "prompt": "a lighthouse at dawn"}'`,
+  ].join('\n');
 }

@@ -163,11 +163,9 @@ export function GeneratePanel() {
           )}
           {errors.model && <p className="field__error">{errors.model}</p>}
           {model?.is_preview_engine && (
-            <p className="preview-engine-note">
-              <InfoIcon size={15} />
-              <span>
-                <strong>Offline preview engine — not a diffusion model.</strong> A deterministic CPU renderer for trying the studio end to end.
-              </span>
+            <p className="preview-engine-note" title={model.description}>
+              <InfoIcon size={14} />
+              Offline preview engine — not a diffusion model
             </p>
           )}
         </div>

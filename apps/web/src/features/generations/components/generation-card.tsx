@@ -1,7 +1,7 @@
 import { memo, useState } from 'react';
 import { Link } from 'react-router';
 import type { Generation } from '@atelier/contracts';
-import { IconButton } from '#/components/ui/button';
+import { Button, IconButton } from '#/components/ui/button';
 import { AlertIcon, DownloadIcon, ImageIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
 import { ProgressBar } from '#/components/ui/progress';
 import { formatDuration } from '#/lib/format';
@@ -23,9 +23,12 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
   const active = isActive(g);
   const [isBroken, setBroken] = useState(false);
   const shortPrompt = g.prompt.length > 120 ? `${g.prompt.slice(0, 117)}…` : g.prompt;
+  // Justified rows: each card grows in proportion to its aspect ratio, so a row keeps one height and
+  // every image shows whole. Extreme ratios are clamped (and cropped) so one panorama cannot fill a row.
+  const ratio = Math.min(2.4, Math.max(0.5, g.width / g.height));
 
   return (
-    <li className={`gen-card gen-card--${g.status}`}>
+    <li className={`gen-card gen-card--${g.status}`} style={{ flexGrow: ratio, flexBasis: `calc(var(--row-h) * ${ratio.toFixed(4)})`, aspectRatio: String(ratio) }}>
       <Link to={`/images/${g.id}`} state={{ fromGrid: true }} className="gen-card__link" aria-label={`${STATUS_LABEL[g.status]}: ${shortPrompt}`}>
         {g.status === 'succeeded' && image && !isBroken ? (
           <img
@@ -49,33 +52,33 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
         </span>
       </Link>
 
-      <div className="gen-card__actions">
-        {active ? (
-          <IconButton label="Cancel generation" size="sm" variant="secondary" disabled={isCanceling} onClick={() => onCancel(g)}>
-            <StopIcon size={14} />
+      {active ? (
+        <div className="gen-card__cancel">
+          <Button size="sm" variant="secondary" icon={<StopIcon size={13} />} isBusy={isCanceling} onClick={() => onCancel(g)} aria-label={`Cancel “${shortPrompt}”`}>
+            Cancel
+          </Button>
+        </div>
+      ) : (
+        <div className="gen-card__actions">
+          <IconButton label="Reuse prompt and settings" size="sm" variant="secondary" onClick={() => onReuse(g)}>
+            <ReuseIcon size={15} />
           </IconButton>
-        ) : (
-          <>
-            <IconButton label="Reuse prompt and settings" size="sm" variant="secondary" onClick={() => onReuse(g)}>
-              <ReuseIcon size={15} />
-            </IconButton>
-            {image && (
-              <a
-                className="btn btn--secondary btn--sm btn--icon"
-                href={downloadUrl(image.url)}
-                download={downloadFileName(g, image.format)}
-                aria-label="Download original"
-                title="Download original"
-              >
-                <DownloadIcon size={15} />
-              </a>
-            )}
-            <IconButton label="Delete" size="sm" variant="secondary" className="gen-card__delete" onClick={() => onDelete(g)}>
-              <TrashIcon size={15} />
-            </IconButton>
-          </>
-        )}
-      </div>
+          {image && (
+            <a
+              className="btn btn--secondary btn--sm btn--icon"
+              href={downloadUrl(image.url)}
+              download={downloadFileName(g, image.format)}
+              aria-label="Download original"
+              title="Download original"
+            >
+              <DownloadIcon size={15} />
+            </a>
+          )}
+          <IconButton label="Delete" size="sm" variant="secondary" className="gen-card__delete" onClick={() => onDelete(g)}>
+            <TrashIcon size={15} />
+          </IconButton>
+        </div>
+      )}
     </li>
   );
 });

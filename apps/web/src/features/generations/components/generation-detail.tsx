@@ -194,7 +194,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
             </span>
           </Meta>
           <Meta label="Size">
-            {g.width} × {g.height} <span className="detail__muted">· {formatMegapixels(g.width, g.height)}{g.aspect_ratio ? ` · ${g.aspect_ratio}` : ''}</span>
+            {g.width} × {g.height} <span className="detail__muted"> · {formatMegapixels(g.width, g.height)}{g.aspect_ratio ? ` · ${g.aspect_ratio}` : ''}</span>
           </Meta>
           <Meta label="Seed">
             <span className="mono">{g.seed ?? '—'}</span>
@@ -212,7 +212,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           <Meta label="Duration">{duration !== null ? formatDuration(duration) : active && g.started_at ? `${formatDuration(now - new Date(g.started_at).getTime())} so far` : '—'}</Meta>
           <Meta label="Cost">
             {formatCredits(g.cost_credits)}
-            {g.cost_credits === null && <span className="detail__muted"> · billing not enabled</span>}
+            {g.cost_credits === null && <span className="detail__muted"> (billing not enabled)</span>}
           </Meta>
         </dl>
       </aside>

@@ -1,16 +1,21 @@
 import { useEffect, useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
+import { z } from 'zod';
 import { generationEventSchema } from '@atelier/contracts';
-import { refreshAfterReconnect, upsertGeneration } from '../cache';
+import { removeGeneration, refreshAfterReconnect, upsertGeneration } from '../cache';
+
+// Sent when a generation is deleted (here, in another tab, or through the API).
+const deletedEventSchema = z.object({ id: z.string() });
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting';
 
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
 /**
- * Subscribes to /api/events (SSE, cookie-authenticated) and merges every `generation.updated` into the
- * query cache. EventSource retries by itself after a dropped connection, but gives up for good on an
- * HTTP error (a 401, a 502 from a proxy during a restart), so a closed source is reopened here with backoff.
+ * Subscribes to /api/events (SSE, cookie-authenticated), merges every `generation.updated` into the
+ * query cache and drops generations on `generation.deleted`. EventSource retries by itself after a
+ * dropped connection, but gives up for good on an HTTP error (a 401, a 502 from a proxy during a
+ * restart), so a closed source is reopened here with backoff.
  * Whenever the stream comes back after an outage, the newest page is refetched to catch missed updates.
  */
 export function useGenerationEvents(enabled = true): LiveStatus {
@@ -37,9 +42,19 @@ export function useGenerationEvents(enabled = true): LiveStatus {
       else console.warn('Ignoring a malformed generation.updated event', parsed.error);
     };
 
+    const onDeleted = (message: MessageEvent<string>) => {
+      try {
+        const parsed = deletedEventSchema.safeParse(JSON.parse(message.data));
+        if (parsed.success) removeGeneration(client, parsed.data.id);
+      } catch {
+        /* malformed: ignore */
+      }
+    };
+
     const connect = () => {
       source = new EventSource('/api/events');
       source.addEventListener('generation.updated', onUpdated);
+      source.addEventListener('generation.deleted', onDeleted);
       source.addEventListener('open', () => {
         attempt = 0;
         setStatus('live');
