@@ -3,7 +3,7 @@
   try {
     var theme = localStorage.getItem('atelier.theme');
     if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
-  } catch (e) {
+  } catch {
     /* storage disabled: follow the system preference */
   }
 })();
