@@ -53,12 +53,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { env?: Record<string, string>; runner?: Partial<RunnerOptions>; work?: boolean; database?: TestDatabase } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { env?: Record<string, string>; runner?: Partial<RunnerOptions>; work?: boolean; database?: TestDatabase; logs?: { write(line: string): void } } = {},
+): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-test-'));
   const database = opts.database ?? (await createTestDatabase());
   const env = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://localhost:3000', ...database.env, ...opts.env };
   const config = loadConfig(env);
-  const container = await createContainer(config, { logger: createLogger(config.logLevel), runner: { pollStartMs: 20, pollMaxMs: 100, ...opts.runner } });
+  const container = await createContainer(config, { logger: createLogger(opts.logs ? 'info' : config.logLevel, opts.logs), runner: { pollStartMs: 20, pollMaxMs: 100, ...opts.runner } });
   const app = await buildApp(container);
   await container.start({ work: opts.work ?? true });
   await app.ready();
