@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef } from 'react';
 import { useLocation, useNavigate, useParams } from 'react-router';
 import { Button } from '#/components/ui/button';
 import { AlertIcon } from '#/components/ui/icons';
@@ -34,8 +34,28 @@ export function Component() {
   );
   const prevId = index > 0 ? items[index - 1]?.id : undefined;
   const nextId = index >= 0 ? items[index + 1]?.id : undefined;
-  const prev = useMemo(() => (prevId ? () => goTo(prevId) : null), [goTo, prevId]);
-  const next = useMemo(() => (nextId ? () => goTo(nextId) : null), [goTo, nextId]);
+
+  // Steps are computed from refs, not from this render's neighbours: a held arrow key fires again
+  // before the navigation has re-rendered, and must move on rather than repeat the same step.
+  const currentId = useRef(generationId);
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  useEffect(() => {
+    currentId.current = generationId;
+  }, [generationId]);
+  const step = useCallback(
+    (delta: 1 | -1) => {
+      const list = itemsRef.current;
+      const at = list.findIndex((g) => g.id === currentId.current);
+      const target = at === -1 ? undefined : list[at + delta];
+      if (!target) return;
+      currentId.current = target.id;
+      goTo(target.id);
+    },
+    [goTo],
+  );
+  const prev = useMemo(() => (prevId ? () => step(-1) : null), [prevId, step]);
+  const next = useMemo(() => (nextId ? () => step(1) : null), [nextId, step]);
 
   // Browsing towards the end of what is loaded pulls the next page in, so → never dead-ends early.
   useEffect(() => {
@@ -48,17 +68,14 @@ export function Component() {
       const target = event.target as HTMLElement | null;
       if (target?.closest('input, textarea, select, [role="menu"], [role="listbox"]')) return;
       if (document.querySelectorAll('dialog[open]').length > 1) return; // a confirm dialog is on top
-      if (event.key === 'ArrowLeft' && prev) {
+      if (event.key === 'ArrowLeft' || event.key === 'ArrowRight') {
         event.preventDefault();
-        prev();
-      } else if (event.key === 'ArrowRight' && next) {
-        event.preventDefault();
-        next();
+        step(event.key === 'ArrowLeft' ? -1 : 1);
       }
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [prev, next]);
+  }, [step]);
 
   // After a delete, show the neighbour (the next older, else the newer one), or go back to the grid.
   const onDeleted = () => {
@@ -68,7 +85,13 @@ export function Component() {
   };
 
   return (
-    <Modal onClose={close} labelledBy={titleId} className="detail-modal">
+    <Modal
+      onClose={close}
+      labelledBy={titleId}
+      className="detail-modal"
+      // Back on the grid, focus the card of the image last shown (after ←/→ it is not the one that opened the dialog).
+      restoreFocus={() => document.querySelector<HTMLElement>(`.gen-card__link[href="/images/${CSS.escape(currentId.current)}"]`)}
+    >
       {generation.data ? (
         <GenerationDetail
           generation={generation.data}

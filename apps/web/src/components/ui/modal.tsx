@@ -10,6 +10,8 @@ interface ModalProps {
   className?: string;
   /** Close when the backdrop is clicked. */
   dismissOnBackdrop?: boolean;
+  /** Where focus goes on close; defaults to the element that had it when the dialog opened. */
+  restoreFocus?: () => HTMLElement | null | undefined;
 }
 
 /**
@@ -17,10 +19,12 @@ interface ModalProps {
  * Esc arrives as a `cancel` event, which is turned into `onClose` so the owner decides what closing means
  * (for the image detail: navigating back to the grid).
  */
-export function Modal({ onClose, children, labelledBy, label, className, dismissOnBackdrop = true }: ModalProps) {
+export function Modal({ onClose, children, labelledBy, label, className, dismissOnBackdrop = true, restoreFocus }: ModalProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
+  const restoreFocusRef = useRef(restoreFocus);
+  restoreFocusRef.current = restoreFocus;
 
   useEffect(() => {
     const dialog = ref.current;
@@ -35,7 +39,8 @@ export function Modal({ onClose, children, labelledBy, label, className, dismiss
     return () => {
       dialog.removeEventListener('cancel', onCancel);
       if (dialog.open) dialog.close();
-      if (previouslyFocused?.isConnected) previouslyFocused.focus({ preventScroll: true });
+      const target = restoreFocusRef.current?.() ?? previouslyFocused;
+      if (target?.isConnected) target.focus({ preventScroll: target !== previouslyFocused });
     };
   }, []);
 
