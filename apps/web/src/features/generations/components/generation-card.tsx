@@ -90,7 +90,7 @@ function CardPlaceholder({ generation: g, isBroken }: { generation: Generation; 
 
   if (g.status === 'failed' || g.status === 'blocked') {
     return (
-      <span className="gen-card__placeholder gen-card__placeholder--error">
+      <span className={`gen-card__placeholder gen-card__placeholder--${g.status === 'blocked' ? 'blocked' : 'error'}`}>
         <AlertIcon size={22} />
         <span className="gen-card__status">{STATUS_LABEL[g.status]}</span>
         {g.error && <span className="gen-card__error">{g.error.message}</span>}
