@@ -32,7 +32,6 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -74,22 +73,37 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     registerMediaRoutes(app, { media: c.media, surface });
   }
 
-  const indexHtml = path.join(config.webDistDir, 'index.html');
-  const hasStudio = fs.existsSync(indexHtml);
-  if (hasStudio) {
-    await app.register(fastifyStatic, { root: config.webDistDir, wildcard: false, index: false, maxAge: '1h', immutable: false });
-  } else {
-    c.logger.warn({ dir: config.webDistDir }, 'studio build not found: run `npm run build` (npm install does it) to serve the web studio');
-  }
+  await registerStudio(app, config.webDistDir, c.logger);
 
-  app.setNotFoundHandler((request, reply) => {
-    const isApi = API_PREFIXES.some((p) => request.url.startsWith(p));
-    if (request.method === 'GET' && !isApi && hasStudio) {
-      // Client-side routes of the single-page studio.
-      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(fs.createReadStream(indexHtml));
-    }
-    const body: ErrorResponse = { error: { code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0]}` }, requestId: request.id };
-    return reply.status(404).send(body);
-  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send(notFoundBody(request.method, request.url, request.id)));
   return app;
+}
+
+const notFoundBody = (method: string, url: string, requestId: string): ErrorResponse => ({
+  error: { code: 'not_found', message: `No route for ${method} ${url.split('?')[0]}` },
+  requestId,
+});
+
+/**
+ * The built studio: files from apps/web/dist as they are on disk at request time (a rebuild needs no
+ * restart), hashed assets cached for a year, and index.html for every other path so the client-side
+ * router can take it. Unknown API paths still answer JSON 404s.
+ */
+async function registerStudio(app: FastifyInstance, root: string, logger: Container['logger']): Promise<void> {
+  if (!fs.existsSync(path.join(root, 'index.html'))) {
+    logger.warn({ dir: root }, 'studio build not found: run `npm run build` (npm install does it) to serve the web studio');
+  }
+  await app.register(fastifyStatic, { root, serve: false });
+  app.get('/*', { config: { auth: 'public' } }, async (request, reply) => {
+    if (API_PREFIXES.some((p) => request.url.startsWith(p))) return reply.status(404).send(notFoundBody(request.method, request.url, request.id));
+    const relative = decodeURIComponent(request.url.split('?')[0]!).replace(/^\/+/, '');
+    const file = path.resolve(root, relative);
+    const isFile = relative !== '' && file.startsWith(root + path.sep) && fs.statSync(file, { throwIfNoEntry: false })?.isFile();
+    if (isFile) {
+      const isHashedAsset = relative.startsWith('assets/');
+      return reply.sendFile(relative, { maxAge: isHashedAsset ? '365d' : '1h', immutable: isHashedAsset });
+    }
+    if (!fs.existsSync(path.join(root, 'index.html'))) return reply.status(404).send(notFoundBody(request.method, request.url, request.id));
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', { maxAge: 0 });
+  });
 }

@@ -161,3 +161,29 @@ it("better-auth finds its schema complete (migration 0001 matches its model)", a
   expect(toBeCreated).toEqual([]);
   expect(toBeAdded).toEqual([]);
 });
+
+describe('the studio files', () => {
+  it('serves files present at request time, falls back to index.html for client routes, and never escapes its folder', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const dist = fs.mkdtempSync(path.join(server.dataDir, 'dist-'));
+    fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>studio</title>');
+    const web = await startTestServer({ env: { WEB_DIST_DIR: dist }, work: false });
+    try {
+      const get = (url: string) => web.app.inject({ method: 'GET', url });
+      expect((await get('/')).body).toContain('<title>studio</title>');
+      expect((await get('/images/123')).headers['content-type']).toContain('text/html');
+      fs.mkdirSync(path.join(dist, 'assets'));
+      fs.writeFileSync(path.join(dist, 'assets', 'app-abc123.js'), 'console.log(1)'); // a rebuild while running
+      const asset = await get('/assets/app-abc123.js');
+      expect(asset.body).toBe('console.log(1)');
+      expect(asset.headers['cache-control']).toContain('immutable');
+      expect((await get('/api/unknown')).json()).toMatchObject({ error: { code: 'not_found' } });
+      const traversal = await get('/..%2f..%2fsecrets%2fmaster.key');
+      expect(traversal.body).not.toContain('=');
+      expect(traversal.headers['content-type']).toContain('text/html');
+    } finally {
+      await web.close();
+    }
+  });
+});

@@ -28,9 +28,8 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
   const routes: DeclaredRoute[] = [];
   app.decorate('declaredRoutes', routes);
   app.addHook('onRoute', (route) => {
-    const config = route.config as { auth?: RouteAuth; file?: unknown } | undefined;
-    // Exempt: the built studio's files (@fastify/static marks them with config.file) and the public API reference.
-    const auth = config?.auth ?? (config?.file !== undefined || route.url.startsWith('/docs') ? 'public' : undefined);
+    // The public API reference (@fastify/swagger-ui's routes) is the one exemption.
+    const auth = route.config?.auth ?? (route.url.startsWith('/docs') ? 'public' : undefined);
     if (!auth) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.auth)`);
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
   });
