@@ -111,7 +111,7 @@ export function createGenerationRunner(deps: {
       provenance: { engineLabel: engine.label, modelId: gen.model_id, isPreviewEngine: engine.id === 'offline' },
     });
     const done = await db.transaction().execute(async (trx) => {
-      const row = await repository.systemSucceed(trx, gen.id);
+      const row = await repository.systemSucceed(trx, gen.id, status.result.seed);
       if (!row) return false;
       await media.record(trx, image);
       // Credits seam: capture the hold here (issue 6).

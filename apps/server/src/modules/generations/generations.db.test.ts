@@ -77,6 +77,14 @@ describe('text-to-image with the offline engine', () => {
     expect((await bytes(a)).equals(await bytes(b))).toBe(true);
   });
 
+  it('records the seed the engine chose, and that seed reproduces the image', async () => {
+    const first = await waitFor((await create({ model: 'offline', prompt: 'no seed given', width: 256, height: 256 })).json<Generation>().id, 'succeeded');
+    expect(first.seed).toEqual(expect.any(Number));
+    const again = await waitFor((await create({ model: 'offline', prompt: 'no seed given', width: 256, height: 256, seed: first.seed! })).json<Generation>().id, 'succeeded');
+    const bytes = async (g: Generation) => (await server.app.inject({ method: 'GET', url: g.images[0]!.url, headers: studio(user.cookie) })).rawPayload;
+    expect((await bytes(first)).equals(await bytes(again))).toBe(true);
+  });
+
   it("answers 404 for another user's generation and images, and lists only your own", async () => {
     const mine = await waitFor((await create({ model: 'offline', prompt: 'private', width: 256, height: 256 })).json<Generation>().id, 'succeeded');
     const other = await signUp(server.app);

@@ -92,10 +92,11 @@ export function createGenerationsRepository(db: Db) {
       return r.numUpdatedRows > 0n;
     },
 
-    systemSucceed(trx: Transaction<DB>, id: string): Promise<GenerationRow | undefined> {
+    /** Marks success; records the seed the engine used when the request left it to the engine. */
+    systemSucceed(trx: Transaction<DB>, id: string, engineSeed: number | null): Promise<GenerationRow | undefined> {
       return trx
         .updateTable('generations')
-        .set({ status: 'succeeded', progress: 1, lease_until: null, error_detail: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .set({ status: 'succeeded', seed: sql`coalesce(seed, ${engineSeed}::bigint)`, progress: 1, lease_until: null, error_detail: null, completed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .returningAll()
