@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { DatabaseConfig } from './db/client.ts';
 
 /**
  * The only module that reads process.env. Every variable is documented in .env.example.
@@ -65,7 +66,7 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     trustProxy: env.TRUST_PROXY ?? false,
     logLevel: env.LOG_LEVEL,
     dataDir,
-    database: env.DATABASE_URL ? ({ kind: 'postgres', url: env.DATABASE_URL } as const) : ({ kind: 'pglite', dir: path.join(dataDir, 'db') } as const),
+    database: (env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'db') }) satisfies DatabaseConfig as DatabaseConfig,
     filesDir: path.join(dataDir, 'files'),
     secretsDir: path.join(dataDir, 'secrets'),
     masterKey: env.MASTER_KEY,

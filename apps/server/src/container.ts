@@ -13,6 +13,7 @@ import { createLocalStorage } from './adapters/storage/local-storage.ts';
 import { createEventHub } from './events/event-hub.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createJobRunner } from './jobs/queue.ts';
+import { JOB_DEFINITIONS } from './jobs/registry.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import { createApiKeysRepository } from './modules/accounts/api-keys.repository.ts';
 import { createApiKeyService } from './modules/accounts/api-keys.service.ts';
@@ -57,7 +58,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   if (config.engines.bfl) engines.set('bfl', createBflEngine(config.engines.bfl));
   const catalogue = createCatalogue(DEFAULT_CATALOGUE, new Set([...engines.keys()] as ('offline' | 'bfl')[]));
 
-  const jobs = createJobRunner(database, [runGenerationJob, sweepGenerationsJob, purgeObjectsJob], logger);
+  const jobs = createJobRunner(database, JOB_DEFINITIONS, logger);
   const events = createEventHub(database, logger);
   const metrics = createMetrics();
 

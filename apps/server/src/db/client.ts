@@ -24,18 +24,24 @@ export interface Database {
    * for it (which would deadlock); on PostgreSQL they use the pool as usual.
    */
   onBehalfOfTransaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** PGlite only: the whole data directory as a tarball (a consistent snapshot; backups and test templates). */
+  dump?(): Promise<Blob>;
   /** Subscribes to NOTIFY on a channel; resolves to an unsubscribe function. */
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
-export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string };
+/**
+ * `dir` is a directory, or `memory://` for a throwaway in-memory database; `loadDataDir` starts it from
+ * a dump made by `dumpDataDir()` (tests start from a migrated template instead of running initdb).
+ */
+export type DatabaseConfig = { kind: 'pglite'; dir: string; loadDataDir?: Blob } | { kind: 'postgres'; url: string };
 
 /** int8 comes back as a JS number on both backends (ids are uuids; our int8 values stay far below 2^53). */
 const parseInt8 = (v: string) => Number(v);
 
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  return config.kind === 'postgres' ? openPostgres(config.url) : openPglite(config.dir);
+  return config.kind === 'postgres' ? openPostgres(config.url) : openPglite(config.dir, config.loadDataDir);
 }
 
 async function openPostgres(url: string): Promise<Database> {
@@ -112,9 +118,10 @@ class Gate {
   }
 }
 
-async function openPglite(dir: string): Promise<Database> {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const pglite = await PGlite.create(dir, { parsers: { [pgliteTypes.INT8]: parseInt8 } });
+async function openPglite(dir: string, loadDataDir?: Blob): Promise<Database> {
+  const inMemory = dir.startsWith('memory://');
+  if (!inMemory) fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const pglite = await PGlite.create(inMemory ? undefined : dir, { parsers: { [pgliteTypes.INT8]: parseInt8 }, ...(loadDataDir ? { loadDataDir } : {}) });
   const gate = new Gate();
 
   const runQuery = async (text: string, params: readonly unknown[]) => {
@@ -166,6 +173,7 @@ async function openPglite(dir: string): Promise<Database> {
     db,
     boss: { db: bossDb },
     onBehalfOfTransaction: (fn) => gate.holder.run(true, fn),
+    dump: () => gate.run(() => pglite.dumpDataDir('none')),
     async listen(channel, onPayload) {
       const unsubscribe = await gate.run(() => pglite.listen(channel, onPayload));
       return () => gate.run(() => unsubscribe());

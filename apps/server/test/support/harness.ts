@@ -4,7 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
-import { loadConfig } from '#src/config.ts';
+import { loadConfig, type Config } from '#src/config.ts';
+import { openDatabase } from '#src/db/client.ts';
+import { migrateToLatest } from '#src/db/migrate.ts';
+import { createJobRunner } from '#src/jobs/queue.ts';
+import { JOB_DEFINITIONS } from '#src/jobs/registry.ts';
 import { createContainer, type Container } from '#src/container.ts';
 import { buildApp } from '#src/app.ts';
 import { createLogger } from '#src/lib/logger.ts';
@@ -45,6 +49,50 @@ export async function createTestDatabase(kind: TestDbKind = testDbKind()): Promi
   };
 }
 
+/**
+ * Creating a PGlite database runs initdb (several seconds); loading a dump takes well under one. Each
+ * test worker migrates one in-memory template and starts every embedded test database from it.
+ */
+let template: Promise<Blob> | undefined;
+function pgliteTemplate(): Promise<Blob> {
+  template ??= cachedOnDisk(buildTemplate);
+  return template;
+}
+
+/** The template is shared by test workers through a file named after everything that shapes the schema. */
+async function cachedOnDisk(build: () => Promise<Blob>): Promise<Blob> {
+  const hash = crypto.createHash('sha256');
+  const migrations = path.resolve(import.meta.dirname, '../../src/db/migrations');
+  for (const name of fs.readdirSync(migrations).sort()) hash.update(name).update(fs.readFileSync(path.join(migrations, name)));
+  hash.update(fs.readFileSync(path.resolve(import.meta.dirname, '../../../../node_modules/pg-boss/package.json')));
+  hash.update(fs.readFileSync(path.resolve(import.meta.dirname, '../../src/jobs/registry.ts')));
+  const file = path.join(os.tmpdir(), `atelier-pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
+  if (fs.existsSync(file)) return new Blob([fs.readFileSync(file)]);
+  const blob = await build();
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, Buffer.from(await blob.arrayBuffer()));
+  fs.renameSync(tmp, file);
+  return blob;
+}
+
+function buildTemplate(): Promise<Blob> {
+  return (async () => {
+    const database = await openDatabase({ kind: 'pglite', dir: 'memory://' });
+    await migrateToLatest(database.db);
+    const jobs = createJobRunner(database, JOB_DEFINITIONS, createLogger('silent')); // creates pg-boss's schema and queues
+    await jobs.start({ work: false, concurrency: 1 });
+    await jobs.stop();
+    const dump = await database.dump!();
+    await database.close();
+    return dump;
+  })();
+}
+
+async function withTemplate(config: Config): Promise<Config> {
+  if (config.database.kind !== 'pglite') return config;
+  return { ...config, database: { kind: 'pglite', dir: 'memory://', loadDataDir: await pgliteTemplate() } };
+}
+
 export interface TestServer {
   container: Container;
   app: FastifyInstance;
@@ -59,7 +107,7 @@ export async function startTestServer(
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-test-'));
   const database = opts.database ?? (await createTestDatabase());
   const env = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://localhost:3000', ...database.env, ...opts.env };
-  const config = loadConfig(env);
+  const config = await withTemplate(loadConfig(env));
   const container = await createContainer(config, { logger: createLogger(opts.logs ? 'info' : config.logLevel, opts.logs), runner: { pollStartMs: 20, pollMaxMs: 100, ...opts.runner } });
   const app = await buildApp(container);
   await container.start({ work: opts.work ?? true });
