@@ -23,8 +23,8 @@ export interface AtelierProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startAtelierProcess(env: Record<string, string>, port: number): Promise<AtelierProcess> {
-  const child = spawn(process.execPath, [MAIN, 'start'], {
+export async function startAtelierProcess(env: Record<string, string>, port: number, role: 'start' | 'api' | 'worker' = 'start'): Promise<AtelierProcess> {
+  const child = spawn(process.execPath, [MAIN, role], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,6 +36,11 @@ export async function startAtelierProcess(env: Record<string, string>, port: num
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`atelier exited with ${child.exitCode}:\n${out}`);
+    if (role === 'worker') {
+      if (out.includes('worker started')) break; // workers serve no HTTP
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {
