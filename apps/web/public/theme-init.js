@@ -1,9 +1,19 @@
-// Runs synchronously in <head> so a stored light/dark choice is applied before the first paint.
+// Runs synchronously in <head> so the theme is applied before the first paint: the stored light/dark
+// choice, or else the system preference, which it keeps following while no choice is stored.
 (function () {
-  try {
-    var theme = localStorage.getItem('atelier.theme');
-    if (theme === 'light' || theme === 'dark') document.documentElement.dataset.theme = theme;
-  } catch {
-    /* storage disabled: follow the system preference */
+  var root = document.documentElement;
+  var system = window.matchMedia('(prefers-color-scheme: light)');
+  function stored() {
+    try {
+      var theme = localStorage.getItem('atelier.theme');
+      return theme === 'light' || theme === 'dark' ? theme : null;
+    } catch {
+      return null; // storage disabled: follow the system preference
+    }
   }
+  function apply() {
+    root.dataset.theme = stored() || (system.matches ? 'light' : 'dark');
+  }
+  apply();
+  system.addEventListener('change', apply);
 })();

@@ -15,7 +15,7 @@ function read(): ThemePreference {
 
 let current: ThemePreference = read();
 
-/** Stores the choice (a UI preference: localStorage, never a cookie) and applies it via `html[data-theme]`. */
+/** Stores the choice (a UI preference: localStorage, never a cookie) and applies it as `html[data-theme]`. */
 export function setTheme(theme: ThemePreference): void {
   current = theme;
   try {
@@ -24,8 +24,8 @@ export function setTheme(theme: ThemePreference): void {
   } catch {
     /* storage disabled: the choice lasts for this page only */
   }
-  if (theme === 'system') delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = theme;
+  // public/theme-init.js keeps following the system preference while nothing is stored.
+  document.documentElement.dataset.theme = resolvedTheme(theme);
   listeners.forEach((l) => l());
 }
 

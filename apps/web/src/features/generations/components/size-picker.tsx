@@ -35,6 +35,24 @@ export function SizePicker({ draft, model, onChange, serverErrors }: SizePickerP
   const widthError = serverErrors.width ?? (isCustom ? custom.problems.width : undefined);
   const heightError = serverErrors.height ?? (isCustom ? custom.problems.height : undefined);
   const sizeError = isCustom ? custom.problems.size : undefined;
+  const dimensionInput = (side: 'width' | 'height') => (
+    <label className="custom-size__field">
+      <span className="custom-size__label">{side === 'width' ? 'W' : 'H'}</span>
+      <input
+        className="input"
+        inputMode="numeric"
+        type="number"
+        min={model?.min_dimension}
+        max={model?.max_dimension}
+        step={model?.dimension_multiple ?? 16}
+        value={draft[side]}
+        aria-label={`${side === 'width' ? 'Width' : 'Height'} in pixels`}
+        aria-invalid={(side === 'width' ? widthError : heightError) ? true : undefined}
+        aria-describedby={`${id}-size-msg`}
+        onChange={(e) => onChange({ [side]: e.target.value })}
+      />
+    </label>
+  );
   const needsSnap = isCustom && custom.snapped && (custom.snapped.width !== custom.width || custom.snapped.height !== custom.height);
 
   return (
@@ -92,41 +110,11 @@ export function SizePicker({ draft, model, onChange, serverErrors }: SizePickerP
       {isCustom && (
         <div className="custom-size">
           <div className="custom-size__inputs">
-            <label className="custom-size__field">
-              <span className="custom-size__label">W</span>
-              <input
-                className="input"
-                inputMode="numeric"
-                type="number"
-                min={model?.min_dimension}
-                max={model?.max_dimension}
-                step={model?.dimension_multiple ?? 16}
-                value={draft.width}
-                aria-label="Width in pixels"
-                aria-invalid={widthError ? true : undefined}
-                aria-describedby={`${id}-size-msg`}
-                onChange={(e) => onChange({ width: e.target.value })}
-              />
-            </label>
+            {dimensionInput('width')}
             <IconButton label="Swap width and height" size="sm" onClick={() => onChange({ width: draft.height, height: draft.width })}>
               <SwapIcon size={15} />
             </IconButton>
-            <label className="custom-size__field">
-              <span className="custom-size__label">H</span>
-              <input
-                className="input"
-                inputMode="numeric"
-                type="number"
-                min={model?.min_dimension}
-                max={model?.max_dimension}
-                step={model?.dimension_multiple ?? 16}
-                value={draft.height}
-                aria-label="Height in pixels"
-                aria-invalid={heightError ? true : undefined}
-                aria-describedby={`${id}-size-msg`}
-                onChange={(e) => onChange({ height: e.target.value })}
-              />
-            </label>
+            {dimensionInput('height')}
           </div>
           <div id={`${id}-size-msg`} className="custom-size__messages" aria-live="polite">
             {[widthError, heightError, sizeError].filter(Boolean).map((message) => (
