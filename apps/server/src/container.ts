@@ -62,7 +62,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const events = createEventHub(database, logger);
   const metrics = createMetrics();
 
-  const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps });
+  const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps, logger });
   const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db) });
   const media = createMediaService({ repository: createMediaRepository(db), storage, imaging, jobs });
   const generationsRepository = createGenerationsRepository(db);

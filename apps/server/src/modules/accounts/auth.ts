@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { betterAuth, type BetterAuthOptions } from 'better-auth';
 import { hash, verify } from '@node-rs/argon2';
+import type { Logger } from 'pino';
 import type { Db } from '#src/db/client.ts';
 import { loadOrCreateSecret } from '#src/adapters/kms/local-kms.ts';
 
@@ -18,7 +19,7 @@ export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
 
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
-export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean }): BetterAuthOptions {
+export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean; logger?: Logger }): BetterAuthOptions {
   return {
     appName: 'Atelier',
     baseURL: deps.baseURL,
@@ -26,6 +27,8 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
     secret: deps.secret,
     database: { db: deps.db, type: 'postgres' },
     telemetry: { enabled: false },
+    // Into our structured logs; the extra arguments (which can hold emails) are left out.
+    logger: { level: 'warn', log: (level, message) => deps.logger?.[level]({ component: 'auth' }, message) },
     trustedOrigins: [deps.baseURL],
     // Rate limits are ours (http/rate-limit.ts), shared with the rest of the API.
     rateLimit: { enabled: false },
@@ -70,7 +73,7 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
   };
 }
 
-export function createAuth(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean }) {
+export function createAuth(deps: Parameters<typeof authOptions>[0]) {
   return betterAuth(authOptions(deps));
 }
 export type Auth = ReturnType<typeof createAuth>;
