@@ -107,7 +107,8 @@ export async function startTestServer(
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-test-'));
   const database = opts.database ?? (await createTestDatabase());
   const env = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://localhost:3000', ...database.env, ...opts.env };
-  const config = await withTemplate(loadConfig(env));
+  // A test that brings its own data directory (and so its own embedded database) keeps it.
+  const config = opts.env?.DATA_DIR ? loadConfig(env) : await withTemplate(loadConfig(env));
   const container = await createContainer(config, { logger: createLogger(opts.logs ? 'info' : config.logLevel, opts.logs), runner: { pollStartMs: 20, pollMaxMs: 100, ...opts.runner } });
   const app = await buildApp(container);
   await container.start({ work: opts.work ?? true });
