@@ -73,6 +73,9 @@ export function createGenerationRunner(deps: {
     seed: gen.seed,
     outputFormat: gen.output_format,
     idempotencyKey: `generation:${gen.id}`,
+    references: [],
+    parameters: {},
+    webhookUrl: null,
   });
 
   /** Waits for a terminal engine status; undefined when the user canceled meanwhile. */

@@ -12,6 +12,9 @@ export function makeRequest(overrides: Partial<EngineRequest> = {}): EngineReque
     seed: 42,
     outputFormat: 'png',
     idempotencyKey: 'gen_01JZ-user-7f3a-secret-idempotency',
+    references: [],
+    parameters: {},
+    webhookUrl: null,
     ...overrides,
   };
 }

@@ -8,7 +8,7 @@ import { createOfflineEngine, effectiveSeed } from './offline-engine.ts';
 const engine = createOfflineEngine();
 
 function request(overrides: Partial<EngineRequest> = {}): EngineRequest {
-  return { engineModel: 'offline', prompt: 'a calm abstract poster', width: 512, height: 512, seed: 7, outputFormat: 'png', idempotencyKey: 'gen_1', ...overrides };
+  return { engineModel: 'offline', prompt: 'a calm abstract poster', width: 512, height: 512, seed: 7, outputFormat: 'png', idempotencyKey: 'gen_1', references: [], parameters: {}, webhookUrl: null, ...overrides };
 }
 
 async function render(overrides: Partial<EngineRequest> = {}): Promise<{ bytes: Buffer; seed: number | null }> {
