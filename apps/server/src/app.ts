@@ -20,6 +20,8 @@ import { registerCatalogueRoutes } from './modules/catalogue/catalogue.routes.ts
 import { registerEventRoutes } from './modules/generations/events.routes.ts';
 import { registerGenerationRoutes } from './modules/generations/generations.routes.ts';
 import { registerMediaRoutes } from './modules/media/media.routes.ts';
+import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
+import { registerWebhookRoutes } from './modules/generations/webhooks.routes.ts';
 
 const API_PREFIXES = ['/api/', '/v1/', '/docs', '/healthz', '/readyz', '/metrics'];
 
@@ -48,7 +50,7 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     global: false,
     errorResponseBuilder: (_request, ctx) => new AppError('rate_limited', `Too many requests. Try again in ${ctx.after}.`),
   });
-  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys });
+  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff });
   registerHttpMetrics(app, c.metrics);
 
   await app.register(swagger, {
@@ -67,6 +69,8 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
   registerHealthRoutes(app, { db: c.database.db, metrics: c.metrics.registry });
   registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute });
   registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue });
+  registerWebhookRoutes(app, { db: c.database.db, repository: c.generationsRepository, engines: c.engines, jobs: c.jobs });
+  registerAdminRoutes(app, { engines: c.engines, breakers: c.breakers, catalogue: c.catalogueService, generations: c.generationsRepository });
   for (const surface of [STUDIO, PUBLIC_V1]) {
     registerCatalogueRoutes(app, { catalogue: c.catalogue, surface });
     registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createRateLimit: config.rateLimits.generationsPerMinute });

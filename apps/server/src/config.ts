@@ -24,6 +24,17 @@ const envSchema = z.object({
   AUTH_SECRET: optionalString,
   BFL_API_KEY: optionalString,
   BFL_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://api.bfl.ai')),
+  FAL_KEY: optionalString,
+  FAL_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://queue.fal.run')),
+  FAL_JWKS_URL: z.preprocess(emptyToUndefined, z.url().default('https://rest.alpha.fal.ai/.well-known/jwks.json')),
+  REPLICATE_API_TOKEN: optionalString,
+  REPLICATE_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://api.replicate.com')),
+  REPLICATE_WEBHOOK_SECRET: optionalString,
+  COMFYUI_URLS: z.preprocess(emptyToUndefined, z.string().optional()),
+  OPENAI_IMAGES_API_KEY: optionalString,
+  OPENAI_IMAGES_BASE_URL: z.preprocess(emptyToUndefined, z.url().default('https://api.openai.com/v1')),
+  CATALOGUE_FILE: optionalString,
+  ENGINE_WEBHOOKS: z.enum(['auto', 'on', 'off']).default('auto'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   GENERATION_DEADLINE_SECONDS: z.coerce.number().int().min(10).max(86_400).default(900),
   GENERATION_LEASE_SECONDS: z.coerce.number().int().min(15).max(3600).default(60),
@@ -72,8 +83,20 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     masterKey: env.MASTER_KEY,
     authSecret: env.AUTH_SECRET,
     engines: {
-      bfl: env.BFL_API_KEY ? { apiKey: env.BFL_API_KEY, baseUrl: env.BFL_BASE_URL.replace(/\/$/, '') } : null,
+      bfl: env.BFL_API_KEY ? { apiKey: env.BFL_API_KEY, baseUrl: trimSlash(env.BFL_BASE_URL) } : null,
+      fal: env.FAL_KEY ? { apiKey: env.FAL_KEY, baseUrl: trimSlash(env.FAL_BASE_URL), jwksUrl: env.FAL_JWKS_URL } : null,
+      replicate: env.REPLICATE_API_TOKEN
+        ? { apiToken: env.REPLICATE_API_TOKEN, baseUrl: trimSlash(env.REPLICATE_BASE_URL), ...(env.REPLICATE_WEBHOOK_SECRET ? { webhookSecret: env.REPLICATE_WEBHOOK_SECRET } : {}) }
+        : null,
+      comfyui: env.COMFYUI_URLS ? { urls: parseUrlList('COMFYUI_URLS', env.COMFYUI_URLS) } : null,
+      openai: env.OPENAI_IMAGES_API_KEY ? { apiKey: env.OPENAI_IMAGES_API_KEY, baseUrl: trimSlash(env.OPENAI_IMAGES_BASE_URL) } : null,
     },
+    /**
+     * Engines call back only when they can reach us: an explicit PUBLIC_URL that is not loopback
+     * (ENGINE_WEBHOOKS=auto), or always/never when forced. Polling runs either way.
+     */
+    webhookBaseUrl: env.ENGINE_WEBHOOKS === 'on' || (env.ENGINE_WEBHOOKS === 'auto' && env.PUBLIC_URL !== undefined && !isLoopback(publicUrl)) ? publicUrl : null,
+    catalogueFile: env.CATALOGUE_FILE ? path.resolve(env.CATALOGUE_FILE) : null,
     jobs: {
       concurrency: env.WORKER_CONCURRENCY,
       generationDeadlineSeconds: env.GENERATION_DEADLINE_SECONDS,
@@ -83,4 +106,19 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     rateLimits: { authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE, generationsPerMinute: env.RATE_LIMIT_GENERATIONS_PER_MINUTE },
     webDistDir: env.WEB_DIST_DIR ? path.resolve(env.WEB_DIST_DIR) : path.resolve(import.meta.dirname, '../../web/dist'),
   };
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+function parseUrlList(name: string, value: string): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const url of urls) {
+    if (!z.url().safeParse(url).success) throw new Error(`Invalid configuration:\n  ${name}: "${url}" is not a URL (expected a comma-separated list of http(s) URLs)`);
+  }
+  return urls.map(trimSlash);
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host.startsWith('127.');
 }

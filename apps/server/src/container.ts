@@ -5,9 +5,7 @@ import { acquireEmbeddedLock } from './db/lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createImaging } from './adapters/imaging/imaging.ts';
 import { createLocalKms, loadMasterKey } from './adapters/kms/local-kms.ts';
-import type { ImageEngine } from './adapters/providers/engine.ts';
-import { createBflEngine } from './adapters/providers/bfl/bfl-engine.ts';
-import { createOfflineEngine } from './adapters/providers/offline/offline-engine.ts';
+import { createEngines } from './adapters/providers/registry.ts';
 import { createEncryptedStorage } from './adapters/storage/encrypted-storage.ts';
 import { createLocalStorage } from './adapters/storage/local-storage.ts';
 import { createEventHub } from './events/event-hub.ts';
@@ -18,7 +16,10 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import { createApiKeysRepository } from './modules/accounts/api-keys.repository.ts';
 import { createApiKeyService } from './modules/accounts/api-keys.service.ts';
 import { createAuth, loadAuthSecret } from './modules/accounts/auth.ts';
-import { createCatalogue, DEFAULT_CATALOGUE } from './modules/catalogue/catalogue.ts';
+import { createCatalogueRepository } from './modules/catalogue/catalogue.repository.ts';
+import { createCatalogueService, loadCatalogueFile } from './modules/catalogue/catalogue.service.ts';
+import { createRouteBreakers } from './modules/generations/route-breakers.ts';
+import { createStaffService } from './modules/accounts/staff.ts';
 import { createGenerationRunner, type RunnerOptions } from './modules/generations/generation.runner.ts';
 import { runGenerationJob, sweepGenerationsJob } from './modules/generations/generations.jobs.ts';
 import { createGenerationsRepository } from './modules/generations/generations.repository.ts';
@@ -54,9 +55,16 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const storage = createEncryptedStorage(createLocalStorage(config.filesDir), kms);
   const imaging = createImaging();
 
-  const engines = new Map<string, ImageEngine>([['offline', createOfflineEngine()]]);
-  if (config.engines.bfl) engines.set('bfl', createBflEngine(config.engines.bfl));
-  const catalogue = createCatalogue(DEFAULT_CATALOGUE, new Set([...engines.keys()] as ('offline' | 'bfl')[]));
+  const engines = createEngines(config.engines);
+  const catalogueService = createCatalogueService({
+    repository: createCatalogueRepository(db),
+    database,
+    configuredEngines: new Set(engines.keys()),
+    file: config.catalogueFile ? loadCatalogueFile(config.catalogueFile) : null,
+    logger,
+  });
+  const catalogue = catalogueService.catalogue;
+  const breakers = createRouteBreakers();
 
   const jobs = createJobRunner(database, JOB_DEFINITIONS, logger);
   const events = createEventHub(database, logger);
@@ -64,18 +72,28 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
 
   const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps, logger });
   const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db) });
+  const staff = createStaffService(db);
   const media = createMediaService({ repository: createMediaRepository(db), storage, imaging, jobs });
   const generationsRepository = createGenerationsRepository(db);
   const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, jobs });
   const runner = createGenerationRunner({
     db,
     repository: generationsRepository,
+    catalogue,
     engines,
+    breakers,
     media,
     jobs,
+    events,
     clock,
     logger,
-    options: { deadlineSeconds: config.jobs.generationDeadlineSeconds, maxAttempts: config.jobs.engineMaxAttempts, leaseSeconds: config.jobs.leaseSeconds, ...opts.runner },
+    options: {
+      deadlineSeconds: config.jobs.generationDeadlineSeconds,
+      maxAttempts: config.jobs.engineMaxAttempts,
+      leaseSeconds: config.jobs.leaseSeconds,
+      webhookBaseUrl: config.webhookBaseUrl,
+      ...opts.runner,
+    },
   });
 
   jobs.register(runGenerationJob, ({ generationId }) => runner.run(generationId));
@@ -87,9 +105,13 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     logger,
     database,
     catalogue,
+    catalogueService,
     engines,
+    breakers,
     auth,
     apiKeys,
+    staff,
+    generationsRepository,
     media,
     generations,
     runner,
@@ -98,6 +120,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     metrics,
     /** Starts the queue (and workers when `work`) and the live-update listener. */
     async start({ work }: { work: boolean }) {
+      await catalogueService.start();
       await jobs.start({ work, concurrency: config.jobs.concurrency });
       await events.start();
       if (work) {
@@ -112,6 +135,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     async stop() {
       await jobs.stop({ graceful: true, timeoutMs: 10_000 }).catch((error: unknown) => logger.error({ err: error }, 'job queue stop failed'));
       await events.stop().catch(() => undefined);
+      await catalogueService.stop().catch(() => undefined);
       await database.close();
       releaseLock();
     },

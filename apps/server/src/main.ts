@@ -96,6 +96,19 @@ apiKey
   );
 
 loadDotEnv();
+const staff = program.command('staff').description('Manage staff permissions');
+staff
+  .command('grant')
+  .description('Give a user a staff permission (engines.read, catalogue.write, or all)')
+  .requiredOption('--email <email>')
+  .option('--permission <permission>', 'engines.read | catalogue.write | all', 'all')
+  .action((o: { email: string; permission: string }) =>
+    withContainer(async (c) => {
+      await c.staff.grant(o.email, o.permission);
+      console.log(`Granted ${o.permission} to ${o.email}`);
+    }),
+  );
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

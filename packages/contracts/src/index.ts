@@ -3,3 +3,4 @@ export * from './models.ts';
 export * from './sizes.ts';
 export * from './generations.ts';
 export * from './accounts.ts';
+export * from './admin.ts';

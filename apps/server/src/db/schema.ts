@@ -64,8 +64,13 @@ export interface GenerationsTable {
   output_format: OutputFormat;
   idempotency_key: string | null;
   request_hash: string;
+  route_index: Generated<number>;
+  route_history: ColumnType<RouteAttempt[], string | undefined, string>;
   engine_request_id: string | null;
-  engine_polling_url: string | null;
+  engine_handle: ColumnType<EngineHandleJson | null, string | null, string | null>;
+  webhook_token_hash: string | null;
+  submitted_at: Date | null;
+  engine_finished_at: Date | null;
   engine_cost: number | null;
   progress: number | null;
   attempt: Generated<number>;
@@ -78,6 +83,36 @@ export interface GenerationsTable {
   updated_at: UpdatedAt;
   started_at: Date | null;
   completed_at: Date | null;
+}
+
+/** EngineHandle as stored (adapters/providers/engine.ts). */
+export interface EngineHandleJson {
+  requestId: string;
+  pollingUrl: string | null;
+  extra?: Record<string, string>;
+}
+
+/** One route tried for a generation and how it ended there, for operators. */
+export interface RouteAttempt {
+  route: number;
+  engine: Engine;
+  engine_model: string;
+  outcome: 'failed_over' | 'retried';
+  reason: string;
+  at: string;
+}
+
+export interface StaffGrantsTable {
+  user_id: string;
+  permission: string;
+  granted_at: CreatedAt;
+}
+
+export interface CatalogueOverridesTable {
+  model_id: string;
+  definition: ColumnType<unknown, string, string>;
+  updated_by: string | null;
+  updated_at: UpdatedAt;
 }
 
 export interface ImagesTable {
@@ -113,6 +148,8 @@ export interface DB {
   generations: GenerationsTable;
   images: ImagesTable;
   api_keys: ApiKeysTable;
+  staff_grants: StaffGrantsTable;
+  catalogue_overrides: CatalogueOverridesTable;
 }
 
 export type GenerationRow = Selectable<GenerationsTable>;

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Database } from '#src/db/client.ts';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '#src/db/schema.ts';
 
 /**
@@ -19,10 +19,21 @@ export async function publishGenerationChanged(trx: Transaction<DB>, event: Gene
   await sql`select pg_notify(${CHANNEL}, ${JSON.stringify(event)})`.execute(trx);
 }
 
+/**
+ * Wakes whichever worker is waiting on a generation's engine (an engine webhook arrived, on any API
+ * node), so it polls now instead of at its next back-off step.
+ */
+const WAKE_CHANNEL = 'atelier_engine_wake';
+export async function publishEngineWake(db: Kysely<DB>, generationId: string): Promise<void> {
+  await sql`select pg_notify(${WAKE_CHANNEL}, ${generationId})`.execute(db);
+}
+
 export interface EventHub {
   subscribe(userId: string, listener: (event: GenerationChanged) => void): () => void;
   /** Every event, for in-process consumers such as benchmarks and the job runner's cancel watch. */
   subscribeAll(listener: (event: GenerationChanged) => void): () => void;
+  /** Sleeps up to `ms`; resolves early (true) when the generation's engine wake arrives. */
+  sleepUnlessWoken(generationId: string, ms: number): Promise<boolean>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,7 +41,8 @@ export interface EventHub {
 export function createEventHub(database: Database, logger: Logger): EventHub {
   const byUser = new Map<string, Set<(event: GenerationChanged) => void>>();
   const all = new Set<(event: GenerationChanged) => void>();
-  let unlisten: (() => Promise<void>) | null = null;
+  const sleepers = new Map<string, Set<() => void>>();
+  let unlisten: (() => Promise<void>)[] = [];
 
   const dispatch = (raw: string) => {
     const parsed = payloadSchema.safeParse(safeJson(raw));
@@ -53,12 +65,32 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
       all.add(listener);
       return () => all.delete(listener);
     },
+    sleepUnlessWoken(generationId, ms) {
+      return new Promise((resolve) => {
+        const set = sleepers.get(generationId) ?? new Set();
+        const done = (woken: boolean) => {
+          clearTimeout(timer);
+          set.delete(wake);
+          if (set.size === 0) sleepers.delete(generationId);
+          resolve(woken);
+        };
+        const wake = () => done(true);
+        const timer = setTimeout(() => done(false), ms);
+        set.add(wake);
+        sleepers.set(generationId, set);
+      });
+    },
     async start() {
-      unlisten = await database.listen(CHANNEL, dispatch);
+      unlisten = [
+        await database.listen(CHANNEL, dispatch),
+        await database.listen(WAKE_CHANNEL, (generationId) => {
+          for (const wake of [...(sleepers.get(generationId) ?? [])]) wake();
+        }),
+      ];
     },
     async stop() {
-      await unlisten?.();
-      unlisten = null;
+      await Promise.all(unlisten.map((u) => u()));
+      unlisten = [];
     },
   };
 }

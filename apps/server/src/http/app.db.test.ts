@@ -33,7 +33,7 @@ describe('access rules', () => {
     const { default: Fastify } = await import('fastify');
     const { registerAuth } = await import('#src/http/auth-hook.ts');
     const app = Fastify();
-    registerAuth(app, { auth: server.container.auth, apiKeys: server.container.apiKeys });
+    registerAuth(app, { auth: server.container.auth, apiKeys: server.container.apiKeys, staff: server.container.staff });
     expect(() => app.get('/oops', async () => 'open')).toThrow(/declares no access rule/);
   });
 

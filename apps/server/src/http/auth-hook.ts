@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '#src/lib/errors.ts';
 import type { Auth } from '#src/modules/accounts/auth.ts';
 import type { ApiKeyService } from '#src/modules/accounts/api-keys.service.ts';
+import type { StaffService, StaffPermission } from '#src/modules/accounts/staff.ts';
 import type { Actor, RouteAuth } from './context.ts';
 
 export interface DeclaredRoute {
@@ -22,7 +23,7 @@ declare module 'fastify' {
  * endpoint can be public by accident. Cookie sessions are for the studio (/api); API keys are sent
  * only as `Authorization: Bearer atl_…` and are for /v1, which never accepts cookies.
  */
-export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: Pick<ApiKeyService, 'authenticate'> }): void {
+export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: Pick<ApiKeyService, 'authenticate'>; staff: Pick<StaffService, 'hasPermission'> }): void {
   app.decorateRequest('actor', null);
 
   const routes: DeclaredRoute[] = [];
@@ -38,9 +39,13 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
   app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (!auth || auth === 'public') return;
-    request.actor = auth === 'user' ? await sessionActor(request, deps.auth) : await apiKeyActor(request, deps.apiKeys);
+    request.actor = auth === 'apiKey' ? await apiKeyActor(request, deps.apiKeys) : await sessionActor(request, deps.auth);
     if (!request.actor) {
-      throw new AppError('unauthenticated', auth === 'user' ? 'Sign in to continue.' : 'Send a valid API key as "Authorization: Bearer atl_…".');
+      throw new AppError('unauthenticated', auth === 'apiKey' ? 'Send a valid API key as "Authorization: Bearer atl_…".' : 'Sign in to continue.');
+    }
+    if (auth.startsWith('staff:') && !(await deps.staff.hasPermission(request.actor.userId, auth.slice('staff:'.length) as StaffPermission))) {
+      // Staff pages do not exist for everyone else.
+      throw new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
     }
   });
 }

@@ -1,7 +1,9 @@
 /** Who is calling. Every route declares which kind it accepts (`config.auth`); one hook enforces it. */
 export type Actor = { kind: 'user'; userId: string; sessionId: string } | { kind: 'apiKey'; userId: string; keyId: string };
 
-export type RouteAuth = 'public' | 'user' | 'apiKey';
+import type { StaffPermission } from '#src/modules/accounts/staff.ts';
+
+export type RouteAuth = 'public' | 'user' | 'apiKey' | `staff:${StaffPermission}`;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

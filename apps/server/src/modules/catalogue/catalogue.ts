@@ -1,74 +1,151 @@
-import type { Engine, Model, OutputFormat } from '@atelier/contracts';
-import { MAX_PIXELS } from '@atelier/contracts';
+import { ENGINE_LABELS, modelDefinitionSchema, type Engine, type Model, type ModelDefinition, type RouteDefinition } from '@atelier/contracts';
+import { z } from 'zod';
 
 /**
- * The models Atelier offers, as data. `engine_model` is the engine's own name for it (BFL's endpoint).
- * Prices are in Atelier credits per image up to 1 MP; billing (a later issue) will charge them.
+ * Models as data. A model is served by an ordered list of routes (engine + the engine's model name);
+ * the job tries them in order and fails over on 429/5xx/timeouts/open circuits. The built-in catalogue
+ * below is overlaid by CATALOGUE_FILE and then by staff overrides stored in the database — each layer
+ * replaces whole models by id, adds new ones, or hides one with `enabled: false`.
  */
-export interface CatalogueEntry extends Model {
-  engine_model: string;
-}
+const define = (m: z.input<typeof modelDefinitionSchema>): ModelDefinition => modelDefinitionSchema.parse(m);
+const bfl = (engine_model: string, amount: number): z.input<typeof modelDefinitionSchema>['routes'][number] => ({ engine: 'bfl', engine_model, cost: { amount, unit: 'bfl_credits' } });
+const fal = (engine_model: string, amount: number) => ({ engine: 'fal' as const, engine_model, cost: { amount, unit: 'usd' as const } });
+const replicate = (engine_model: string, amount: number) => ({ engine: 'replicate' as const, engine_model, cost: { amount, unit: 'usd' as const } });
+// Image-to-image and multi-reference join `workflows` when the generation API accepts references (issue 4).
+const flux2 = { default_output_format: 'jpeg' as const };
 
-const ALL_FORMATS: OutputFormat[] = ['jpeg', 'png', 'webp'];
-const ENGINE_LABELS: Record<Engine, string> = { offline: 'Offline preview engine', bfl: 'Black Forest Labs API' };
-
-const base = {
-  workflows: ['text-to-image'] as Model['workflows'],
-  min_dimension: 64,
-  max_dimension: 2048,
-  max_pixels: MAX_PIXELS,
-  dimension_multiple: 16,
-  output_formats: ALL_FORMATS,
-};
-
-const bfl = (id: string, label: string, description: string, max_reference_images: number, price_credits: number): CatalogueEntry => ({
-  ...base,
-  id,
-  label,
-  description,
-  engine: 'bfl',
-  engine_label: ENGINE_LABELS.bfl,
-  is_preview_engine: false,
-  engine_model: id,
-  max_reference_images,
-  default_output_format: 'jpeg',
-  price_credits,
-});
-
-export const DEFAULT_CATALOGUE: readonly CatalogueEntry[] = [
-  {
-    ...base,
+export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
+  define({
     id: 'offline',
     label: 'Offline preview',
     description: 'A deterministic CPU renderer for trying every workflow without an engine key. Not a diffusion model.',
-    engine: 'offline',
-    engine_label: ENGINE_LABELS.offline,
-    is_preview_engine: true,
-    engine_model: 'offline',
-    max_reference_images: 0,
     default_output_format: 'png',
-    price_credits: 0,
-  },
-  bfl('flux-2-pro', 'FLUX.2 [pro]', 'Fast, high-quality generation and editing. The recommended default.', 8, 3),
-  bfl('flux-2-max', 'FLUX.2 [max]', 'Highest quality and prompt adherence.', 8, 7),
-  bfl('flux-2-flex', 'FLUX.2 [flex]', 'Adjustable steps and guidance; strongest typography.', 8, 5),
-  bfl('flux-2-klein-9b', 'FLUX.2 [klein 9B]', 'Small and quick, good quality for its size.', 4, 2),
-  bfl('flux-2-klein-4b', 'FLUX.2 [klein 4B]', 'The fastest and cheapest FLUX.2 model.', 4, 2),
+    routes: [{ engine: 'offline', engine_model: 'offline' }],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-pro',
+    label: 'FLUX.2 [pro]',
+    description: 'Fast, high-quality generation and editing. The recommended default.',
+    max_reference_images: 8,
+    price_credits: 3,
+    routes: [bfl('flux-2-pro', 3), fal('fal-ai/flux-2-pro', 0.03), replicate('black-forest-labs/flux-2-pro', 0.03)],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-max',
+    label: 'FLUX.2 [max]',
+    description: 'Highest quality and prompt adherence.',
+    max_reference_images: 8,
+    price_credits: 7,
+    routes: [bfl('flux-2-max', 7), fal('fal-ai/flux-2-max', 0.07), replicate('black-forest-labs/flux-2-max', 0.07)],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-flex',
+    label: 'FLUX.2 [flex]',
+    description: 'Adjustable steps and guidance; strongest typography.',
+    max_reference_images: 8,
+    price_credits: 5,
+    routes: [bfl('flux-2-flex', 5), fal('fal-ai/flux-2-flex', 0.05), replicate('black-forest-labs/flux-2-flex', 0.05)],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-klein-9b',
+    label: 'FLUX.2 [klein 9B]',
+    description: 'Small and quick, good quality for its size.',
+    max_reference_images: 4,
+    price_credits: 2,
+    routes: [bfl('flux-2-klein-9b', 1.5), fal('fal-ai/flux-2/klein/9b', 0.015)],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-klein-4b',
+    label: 'FLUX.2 [klein 4B]',
+    description: 'The fastest and cheapest FLUX.2 model.',
+    max_reference_images: 4,
+    price_credits: 2,
+    routes: [bfl('flux-2-klein-4b', 1.4), fal('fal-ai/flux-2/klein/4b', 0.014), { engine: 'comfyui', engine_model: 'flux2-klein-4b' }],
+  }),
+  define({
+    ...flux2,
+    id: 'flux-2-dev',
+    label: 'FLUX.2 [dev]',
+    description: 'The open-weights FLUX.2 model, on your own GPUs or a hosted endpoint.',
+    max_reference_images: 4,
+    price_credits: 1,
+    default_output_format: 'png',
+    routes: [{ engine: 'comfyui', engine_model: 'flux2-dev' }, fal('fal-ai/flux-2', 0.012)],
+  }),
+  define({
+    id: 'openai-image',
+    label: 'OpenAI-compatible image model',
+    description: 'Whatever image model the configured OpenAI-compatible endpoint serves.',
+    max_reference_images: 8,
+    price_credits: 4,
+    default_output_format: 'png',
+    routes: [{ engine: 'openai', engine_model: 'gpt-image-1' }],
+  }),
 ];
 
+/** A model as the server uses it: its definition and the routes available on this server, in order. */
+export interface CatalogueEntry extends ModelDefinition {
+  availableRoutes: RouteDefinition[];
+}
+
 export interface Catalogue {
-  /** Models whose engine is configured on this server. */
+  /** Enabled models with at least one route whose engine is configured here. */
   list(): CatalogueEntry[];
   get(id: string): CatalogueEntry | undefined;
+  /** Every definition after overlaying, enabled or not, for staff. */
+  definitions(): ModelDefinition[];
+  /** Replaces the top (database) layer, e.g. after a staff edit anywhere in the cluster. */
+  setOverrides(overrides: readonly ModelDefinition[]): void;
 }
 
-export function createCatalogue(entries: readonly CatalogueEntry[], availableEngines: ReadonlySet<Engine>): Catalogue {
-  const available = entries.filter((e) => availableEngines.has(e.engine));
-  const byId = new Map(available.map((e) => [e.id, e]));
-  return { list: () => available, get: (id) => byId.get(id) };
+export function overlay(...layers: (readonly ModelDefinition[])[]): ModelDefinition[] {
+  const byId = new Map<string, ModelDefinition>();
+  for (const layer of layers) for (const model of layer) byId.set(model.id, model);
+  return [...byId.values()];
 }
 
+export function createCatalogue(opts: { base: readonly ModelDefinition[]; configuredEngines: ReadonlySet<Engine> }): Catalogue {
+  let all: ModelDefinition[] = [...opts.base];
+  let available: CatalogueEntry[] = [];
+  const rebuild = (overrides: readonly ModelDefinition[]) => {
+    all = overlay(opts.base, overrides);
+    available = all
+      .filter((m) => m.enabled)
+      .map((m) => ({ ...m, availableRoutes: m.routes.filter((r) => opts.configuredEngines.has(r.engine)) }))
+      .filter((m) => m.availableRoutes.length > 0);
+  };
+  rebuild([]);
+  return {
+    list: () => available,
+    get: (id) => available.find((m) => m.id === id),
+    definitions: () => all,
+    setOverrides: rebuild,
+  };
+}
+
+/** The public view of a model: no routes, parameters or costs; `engine` is the route tried first. */
 export function presentModel(entry: CatalogueEntry): Model {
-  const { engine_model: _engineModel, ...model } = entry;
-  return model;
+  const first = entry.availableRoutes[0]!;
+  return {
+    id: entry.id,
+    label: entry.label,
+    description: entry.description,
+    engine: first.engine,
+    engine_label: ENGINE_LABELS[first.engine],
+    is_preview_engine: first.engine === 'offline',
+    workflows: entry.workflows,
+    max_reference_images: entry.max_reference_images,
+    min_dimension: entry.min_dimension,
+    max_dimension: entry.max_dimension,
+    max_pixels: entry.max_pixels,
+    dimension_multiple: entry.dimension_multiple,
+    output_formats: entry.output_formats,
+    default_output_format: entry.default_output_format,
+    price_credits: entry.price_credits,
+  };
 }

@@ -39,7 +39,7 @@ describe('resolveRequest', () => {
     expect(error?.fields?.map((f) => f.path)).toEqual(['width', 'height']);
   });
   it('refuses a format the model does not offer', () => {
-    expect(() => resolveRequest({ model: 'x', prompt: 'x', output_format: 'webp' }, { ...offline, output_formats: ['png'] })).toThrow(/supports png/);
+    expect(() => resolveRequest({ model: 'x', prompt: 'x', output_format: 'webp' }, { ...offline, output_formats: ['png'], default_output_format: 'png' })).toThrow(/supports png/);
   });
 });
 

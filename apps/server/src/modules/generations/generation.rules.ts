@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
-import { checkSize, sizeForAspectRatio, type CreateGenerationInput, type FieldError, type GenerationStatus } from '@atelier/contracts';
+import { checkSize, sizeForAspectRatio, type CreateGenerationInput, type FieldError, type GenerationStatus, type ModelDefinition } from '@atelier/contracts';
 import { AppError } from '#src/lib/errors.ts';
-import type { CatalogueEntry } from '#src/modules/catalogue/catalogue.ts';
 
 /** Pure rules of the generation lifecycle and request validation; unit-tested without a database. */
 
@@ -22,11 +21,11 @@ export interface ResolvedRequest {
   width: number;
   height: number;
   aspectRatio: string | null;
-  outputFormat: CatalogueEntry['default_output_format'];
+  outputFormat: ModelDefinition['default_output_format'];
 }
 
 /** Checks a request against the model's capabilities; throws one validation error listing every problem. */
-export function resolveRequest(input: CreateGenerationInput, model: CatalogueEntry): ResolvedRequest {
+export function resolveRequest(input: CreateGenerationInput, model: ModelDefinition): ResolvedRequest {
   const fields: FieldError[] = [];
   let width: number;
   let height: number;

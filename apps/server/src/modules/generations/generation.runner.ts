@@ -1,53 +1,66 @@
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
-import type { FailureCode } from '@atelier/contracts';
+import type { FailureCode, RouteDefinition } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
-import type { GenerationRow } from '#src/db/schema.ts';
-import { EngineError, type EngineHandle, type EngineRequest, type EngineStatus, type ImageEngine } from '#src/adapters/providers/engine.ts';
-import { publishGenerationChanged } from '#src/events/event-hub.ts';
+import type { EngineHandleJson, GenerationRow } from '#src/db/schema.ts';
+import { EngineError, type EngineHandle, type EngineId, type EngineRequest, type EngineStatus, type ImageEngine } from '#src/adapters/providers/engine.ts';
+import { publishGenerationChanged, type EventHub } from '#src/events/event-hub.ts';
 import type { JobQueue } from '#src/jobs/queue.ts';
 import type { Clock } from '#src/lib/clock.ts';
+import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
 import type { MediaService } from '#src/modules/media/media.service.ts';
 import { runGenerationJob } from './generations.jobs.ts';
 import type { GenerationsRepository } from './generations.repository.ts';
 import { backoffMs } from './generation.rules.ts';
-
-const POLL_START_MS = 500;
-const POLL_MAX_MS = 5_000;
+import type { RouteBreakers } from './route-breakers.ts';
 
 export interface RunnerOptions {
   deadlineSeconds: number;
   maxAttempts: number;
   /** How long a worker's claim lasts without a heartbeat; a dead worker's generation is taken over after it (plus half again). */
   leaseSeconds: number;
-  /** Poll pacing; tests and benchmarks may tighten it. */
+  /** Poll pacing (defaults 0.5 s → 5 s; with webhooks on, polling is only the backstop: 2 s → 15 s). */
   pollStartMs?: number;
   pollMaxMs?: number;
   /** Base of the full-jitter back-off between engine attempts (default 2 s). */
   retryBaseMs?: number;
+  /** `${PUBLIC_URL}` when engines can reach us for webhooks; null to rely on polling alone. */
+  webhookBaseUrl: string | null;
 }
 
+type Route = Pick<RouteDefinition, 'engine' | 'engine_model' | 'parameters'>;
+
 /**
- * The `generation.run` job: DESIGN.md steps 3–5. Takes a lease, submits once (the engine's request id
- * is persisted before waiting, so a restarted worker resumes polling instead of paying twice), polls
- * with capped back-off, downloads and stores the result, and completes in one transaction. Engine
- * errors that may pass (429, 5xx, network) are retried by re-enqueueing with back-off; moderation and
- * validation answers are final.
+ * The `generation.run` job: DESIGN.md steps 3–5 over a model's routes. It takes a lease, submits once
+ * on the current route (the engine's handle is persisted before waiting, so a restarted worker resumes
+ * instead of paying twice), waits for a webhook or polls with capped back-off, downloads and stores the
+ * result, and completes in one transaction. A retryable failure at submission (429, 5xx, network,
+ * timeout, open circuit) fails over to the next route at once; after the last route it backs off and
+ * starts again from the first. Moderation and validation answers are final: never failed over.
  */
 export function createGenerationRunner(deps: {
   db: Db;
   repository: GenerationsRepository;
-  engines: ReadonlyMap<string, ImageEngine>;
+  catalogue: Catalogue;
+  engines: ReadonlyMap<EngineId, ImageEngine>;
+  breakers: RouteBreakers;
   media: Pick<MediaService, 'storeOutput' | 'record' | 'discard'>;
   jobs: JobQueue;
+  events: Pick<EventHub, 'sleepUnlessWoken'>;
   clock: Clock;
   logger: Logger;
   options: RunnerOptions;
 }) {
-  const { db, repository, engines, media, jobs, clock, logger, options } = deps;
-  const pollStart = options.pollStartMs ?? POLL_START_MS;
-  const pollMax = options.pollMaxMs ?? POLL_MAX_MS;
+  const { db, repository, catalogue, engines, breakers, media, jobs, events, clock, logger, options } = deps;
+  const webhooksOn = options.webhookBaseUrl !== null;
+  const pollStart = options.pollStartMs ?? (webhooksOn ? 2000 : 500);
+  const pollMax = options.pollMaxMs ?? (webhooksOn ? 15_000 : 5000);
   const leaseMs = options.leaseSeconds * 1000;
   const lease = () => new Date(clock.now().getTime() + leaseMs);
+
+  /** The model's routes available here; a generation whose model left the catalogue keeps the route it had. */
+  const routesOf = (gen: GenerationRow): Route[] => catalogue.get(gen.model_id)?.availableRoutes ?? [{ engine: gen.engine, engine_model: gen.engine_model, parameters: {} }];
+  const deadlineOf = (gen: GenerationRow) => gen.created_at.getTime() + (catalogue.get(gen.model_id)?.deadline_seconds ?? options.deadlineSeconds) * 1000;
 
   const finish = async (gen: GenerationRow, status: 'failed' | 'blocked', code: FailureCode, detail: string | null) => {
     await db.transaction().execute(async (trx) => {
@@ -55,32 +68,40 @@ export function createGenerationRunner(deps: {
       const row = await repository.systemFinish(trx, gen.id, status, code, detail);
       if (row) await publishGenerationChanged(trx, { generationId: gen.id, userId: gen.user_id });
     });
-    logger.info({ generationId: gen.id, status, code }, 'generation ended');
+    logger.info({ generationId: gen.id, status, code, engine: gen.engine }, 'generation ended');
   };
 
-  const claim = async (id: string) =>
+  const claim = (id: string) =>
     db.transaction().execute(async (trx) => {
       const row = await repository.systemClaim(trx, id, lease());
       if (row) await publishGenerationChanged(trx, { generationId: id, userId: row.user_id });
       return row;
     });
 
-  const toRequest = (gen: GenerationRow): EngineRequest => ({
-    engineModel: gen.engine_model,
+  const toRequest = (gen: GenerationRow, route: Route, webhookUrl: string | null): EngineRequest => ({
+    engineModel: route.engine_model,
     prompt: gen.prompt,
     width: gen.width,
     height: gen.height,
     seed: gen.seed,
     outputFormat: gen.output_format,
-    idempotencyKey: `generation:${gen.id}`,
     references: [],
-    parameters: {},
-    webhookUrl: null,
+    parameters: route.parameters,
+    idempotencyKey: `generation:${gen.id}`,
+    webhookUrl,
   });
+
+  /** A fresh unguessable token per submission; only its hash is stored, and the webhook route checks it. */
+  const newWebhookUrl = async (gen: GenerationRow, engine: EngineId): Promise<string | null> => {
+    if (!options.webhookBaseUrl) return null;
+    const token = crypto.randomBytes(32).toString('base64url');
+    await repository.systemSetWebhookTokenHash(gen.id, hashWebhookToken(token));
+    return `${options.webhookBaseUrl}/api/webhooks/engines/${engine}/${gen.id}/${token}`;
+  };
 
   /** Waits for a terminal engine status; undefined when the user canceled meanwhile. */
   const waitForEngine = async (gen: GenerationRow, engine: ImageEngine, handle: EngineHandle, request: EngineRequest): Promise<EngineStatus | undefined> => {
-    const deadline = gen.created_at.getTime() + options.deadlineSeconds * 1000;
+    const deadline = deadlineOf(gen);
     let delay = pollStart;
     let lastProgress: number | null = gen.progress;
     for (;;) {
@@ -95,16 +116,22 @@ export function createGenerationRunner(deps: {
       });
       if (progressed) lastProgress = progress;
       if (current !== 'running') {
+        // Canceled or deleted: tell the engine, best effort.
         await engine.cancel(handle).catch((error: unknown) => logger.warn({ err: error, generationId: gen.id }, 'engine cancel failed'));
         return undefined;
       }
-      if (clock.now().getTime() > deadline) return { state: 'failed', code: 'timed_out', detail: `no result within ${options.deadlineSeconds}s`, retryable: false };
-      await sleep(delay);
+      if (clock.now().getTime() > deadline) {
+        await engine.cancel(handle).catch(() => undefined);
+        return { state: 'failed', code: 'timed_out', detail: 'no result before the deadline', retryable: false };
+      }
+      // A webhook for this generation (on any API node) ends the sleep early.
+      await events.sleepUnlessWoken(gen.id, Math.min(delay, Math.max(0, deadline - clock.now().getTime())));
       delay = Math.min(pollMax, Math.round(delay * 1.5));
     }
   };
 
   const complete = async (gen: GenerationRow, engine: ImageEngine, status: Extract<EngineStatus, { state: 'ready' }>) => {
+    await repository.systemMarkEngineFinished(gen.id);
     const bytes = await engine.fetchResult(status.result);
     const image = await media.storeOutput({
       userId: gen.user_id,
@@ -122,42 +149,83 @@ export function createGenerationRunner(deps: {
       return true;
     });
     if (!done) await media.discard(image); // canceled or deleted while we were storing
-    logger.info({ generationId: gen.id, kept: done }, 'generation output stored');
+    logger.info({ generationId: gen.id, kept: done, engine: engine.id }, 'generation output stored');
   };
 
-  const retryLater = async (gen: GenerationRow, error: EngineError) => {
-    if (gen.attempt >= options.maxAttempts) {
-      return finish(gen, 'failed', error.code, `${error.message} (gave up after ${gen.attempt} attempts)`);
-    }
+  /** Hands the generation back with a delay (Retry-After or back-off), staying on `routeIndex`. */
+  const retryLater = async (gen: GenerationRow, error: EngineError, routeIndex: number, routes: Route[]) => {
+    if (gen.attempt >= options.maxAttempts) return finish(gen, 'failed', error.code, `${error.message} (gave up after ${gen.attempt} attempts)`);
     const delay = Math.max(error.retryAfterMs ?? 0, backoffMs(gen.attempt, Math.random, options.retryBaseMs));
     const retryAt = new Date(clock.now().getTime() + delay);
-    if (await repository.systemScheduleRetry(gen.id, retryAt, error.message)) {
-      // Just after the lease ends, so the claim sees it expired.
-      await jobs.enqueue(runGenerationJob, { generationId: gen.id }, { startAfterMs: delay + 250 });
-      logger.warn({ generationId: gen.id, attempt: gen.attempt, delayMs: delay, code: error.code }, 'engine error; retrying later');
+    const route = routes[routeIndex]!;
+    const keepsHandle = routeIndex === gen.route_index && gen.engine_handle !== null;
+    const ok = keepsHandle
+      ? await repository.systemScheduleRetry(gen.id, retryAt, error.message)
+      : await repository.systemSwitchRoute(gen.id, { index: routeIndex, engine: route.engine, engineModel: route.engine_model, leaseUntil: retryAt, attempt: attemptRecord(gen, 'retried', error.message) });
+    if (!ok) return;
+    // Just after the lease ends, so the claim sees it expired.
+    await jobs.enqueue(runGenerationJob, { generationId: gen.id }, { startAfterMs: delay + 250 });
+    logger.warn({ generationId: gen.id, attempt: gen.attempt, delayMs: delay, code: error.code, engine: route.engine }, 'engine error; retrying later');
+  };
+
+  /** After a failed submission: the next route whose circuit is not open, at once; after the last, back off to the first. */
+  const failOver = async (gen: GenerationRow, routes: Route[], error: EngineError) => {
+    if (gen.attempt >= options.maxAttempts) return finish(gen, 'failed', error.code, `${error.message} (gave up after ${gen.attempt} attempts)`);
+    const next = routes.findIndex((route, i) => i > gen.route_index && breakers.state(route) !== 'open');
+    if (next === -1) {
+      const first = routes.findIndex((route) => breakers.state(route) !== 'open');
+      return retryLater({ ...gen, engine_handle: null }, error, first === -1 ? 0 : first, routes);
     }
+    const route = routes[next]!;
+    const moved = await repository.systemSwitchRoute(gen.id, {
+      index: next,
+      engine: route.engine,
+      engineModel: route.engine_model,
+      leaseUntil: clock.now(),
+      attempt: attemptRecord(gen, 'failed_over', error.message),
+    });
+    if (!moved) return;
+    await jobs.enqueue(runGenerationJob, { generationId: gen.id });
+    logger.warn({ generationId: gen.id, from: gen.engine, to: route.engine, reason: error.message }, 'failing over to the next route');
+  };
+
+  const submit = async (gen: GenerationRow, route: Route, engine: ImageEngine): Promise<{ handle: EngineHandle; request: EngineRequest; immediate?: EngineStatus } | undefined> => {
+    const request = toRequest(gen, route, await newWebhookUrl(gen, engine.id));
+    const submitted = await breakers.execute(route, () => engine.submit(request));
+    const handle: EngineHandleJson = { requestId: submitted.requestId, pollingUrl: submitted.pollingUrl, ...(submitted.extra ? { extra: { ...submitted.extra } } : {}) };
+    if (!(await repository.systemSaveSubmission(gen.id, { handle, cost: submitted.cost }))) {
+      await engine.cancel(submitted).catch(() => undefined); // canceled or deleted while submitting
+      return undefined;
+    }
+    return { handle, request, ...(submitted.status ? { immediate: submitted.status } : {}) };
   };
 
   return {
     async run(generationId: string): Promise<void> {
       const gen = await claim(generationId);
       if (!gen) return; // finished, canceled, deleted, or another worker holds the lease
-      const engine = engines.get(gen.engine);
-      if (!engine) return finish(gen, 'failed', 'engine_unavailable', `engine "${gen.engine}" is not configured on this server`);
-      const request = toRequest(gen);
+      const routes = routesOf(gen);
+      const route = routes[gen.route_index] ?? routes[0]!;
+      const engine = engines.get(route.engine);
+      if (!engine) return finish(gen, 'failed', 'engine_unavailable', `engine "${route.engine}" is not configured on this server`);
+      if (clock.now().getTime() > deadlineOf(gen)) return finish(gen, 'failed', 'timed_out', 'past its deadline before it could run');
+
+      let phase: 'submit' | 'wait' = 'submit';
       try {
         let handle: EngineHandle;
-        if (gen.engine_request_id) {
-          handle = { requestId: gen.engine_request_id, pollingUrl: gen.engine_polling_url };
+        let request: EngineRequest;
+        let status: EngineStatus | undefined;
+        if (gen.engine_handle) {
+          handle = gen.engine_handle;
+          request = toRequest(gen, route, null);
         } else {
-          const submitted = await engine.submit(request);
-          if (!(await repository.systemSaveSubmission(gen.id, submitted))) {
-            await engine.cancel(submitted).catch(() => undefined);
-            return;
-          }
-          handle = submitted;
+          const submitted = await submit(gen, route, engine);
+          if (!submitted) return;
+          ({ handle, request } = submitted);
+          status = submitted.immediate;
         }
-        const status = await waitForEngine(gen, engine, handle, request);
+        phase = 'wait';
+        status ??= await waitForEngine(gen, engine, handle, request);
         if (!status) return;
         switch (status.state) {
           case 'ready':
@@ -165,15 +233,18 @@ export function createGenerationRunner(deps: {
           case 'moderated':
             return await finish(gen, 'blocked', status.stage === 'request' ? 'request_moderated' : 'content_moderated', status.detail);
           case 'failed':
-            if (status.retryable) return await retryLater(gen, new EngineError(status.code, status.detail, { retryable: true }));
+            // The engine gave up on this request but says another try may work: submit again, on the next route.
+            if (status.retryable) return await failOver({ ...gen, engine_handle: null }, routes, new EngineError(status.code, status.detail, { retryable: true }));
             return await finish(gen, 'failed', status.code, status.detail);
           default:
             return await finish(gen, 'failed', 'engine_error', 'unexpected engine status');
         }
       } catch (error) {
         if (error instanceof EngineError) {
-          if (error.retryable) return await retryLater(gen, error);
-          return await finish(gen, 'failed', error.code, error.message);
+          if (!error.retryable) return await finish(gen, 'failed', error.code, error.message);
+          // Before the engine accepted the request, another route can take it; after, keep waiting on this one.
+          if (phase === 'submit') return await failOver(gen, routes, error);
+          return await retryLater(gen, error, gen.route_index, routes);
         }
         // Unknown errors (a bug, the database): hand the lease back and let the job layer retry.
         await repository.systemScheduleRetry(gen.id, clock.now(), 'unexpected error').catch(() => undefined);
@@ -191,13 +262,14 @@ export function createGenerationRunner(deps: {
       let requeued = 0;
       let failed = 0;
       for (const orphan of orphans) {
-        const pastDeadline = now > orphan.created_at.getTime() + options.deadlineSeconds * 1000;
-        if (pastDeadline || orphan.attempt >= options.maxAttempts) {
-          const gen = await repository.systemGet(orphan.id);
-          if (gen) await finish(gen, 'failed', pastDeadline ? 'timed_out' : 'interrupted', 'found unfinished by the sweeper');
+        const gen = await repository.systemGet(orphan.id);
+        if (!gen) continue;
+        const pastDeadline = now > deadlineOf(gen);
+        if (pastDeadline || gen.attempt >= options.maxAttempts) {
+          await finish(gen, 'failed', pastDeadline ? 'timed_out' : 'interrupted', 'found unfinished by the sweeper');
           failed++;
         } else {
-          await jobs.enqueue(runGenerationJob, { generationId: orphan.id });
+          await jobs.enqueue(runGenerationJob, { generationId: gen.id });
           requeued++;
         }
       }
@@ -207,4 +279,8 @@ export function createGenerationRunner(deps: {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const hashWebhookToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
+
+function attemptRecord(gen: GenerationRow, outcome: 'failed_over' | 'retried', reason: string) {
+  return { route: gen.route_index, engine: gen.engine, engine_model: gen.engine_model, outcome, reason, at: new Date().toISOString() };
+}

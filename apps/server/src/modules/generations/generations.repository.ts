@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '#src/db/client.ts';
-import type { DB, GenerationRow, NewGeneration } from '#src/db/schema.ts';
-import type { FailureCode } from '@atelier/contracts';
+import type { DB, EngineHandleJson, GenerationRow, NewGeneration, RouteAttempt } from '#src/db/schema.ts';
+import type { Engine, FailureCode } from '@atelier/contracts';
 
 /** SQL for the generations table. Every user-facing read is scoped by user_id in the query itself. */
 export type GenerationsRepository = ReturnType<typeof createGenerationsRepository>;
@@ -58,14 +58,51 @@ export function createGenerationsRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    async systemSaveSubmission(id: string, handle: { requestId: string; pollingUrl: string | null; cost: number | null }): Promise<boolean> {
+    /** Persists the engine's handle before waiting on it, so a restarted worker resumes instead of submitting again. */
+    async systemSaveSubmission(id: string, submitted: { handle: EngineHandleJson; cost: number | null }): Promise<boolean> {
       const r = await db
         .updateTable('generations')
-        .set({ engine_request_id: handle.requestId, engine_polling_url: handle.pollingUrl, engine_cost: handle.cost, updated_at: sql`now()` })
+        .set({ engine_request_id: submitted.handle.requestId, engine_handle: JSON.stringify(submitted.handle), engine_cost: submitted.cost, submitted_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .executeTakeFirst();
       return r.numUpdatedRows > 0n;
+    },
+
+    async systemSetWebhookTokenHash(id: string, hash: string): Promise<void> {
+      await db.updateTable('generations').set({ webhook_token_hash: hash }).where('id', '=', id).where('status', '=', 'running').execute();
+    },
+
+    /**
+     * Moves the generation to another route (or back to the first one for a later retry): forgets the
+     * old route's engine request, records why, and hands the lease back until `leaseUntil`.
+     */
+    async systemSwitchRoute(id: string, next: { index: number; engine: Engine; engineModel: string; leaseUntil: Date; attempt: RouteAttempt }): Promise<boolean> {
+      const r = await db
+        .updateTable('generations')
+        .set({
+          route_index: next.index,
+          engine: next.engine,
+          engine_model: next.engineModel,
+          engine_request_id: null,
+          engine_handle: null,
+          engine_cost: null,
+          submitted_at: null,
+          progress: null,
+          lease_until: next.leaseUntil,
+          error_detail: next.attempt.reason,
+          route_history: sql`route_history || ${JSON.stringify([next.attempt])}::jsonb`,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    /** A generation for an incoming engine webhook: any status, so a late webhook can be acknowledged. */
+    systemGetForWebhook(id: string): Promise<Pick<GenerationRow, 'id' | 'status' | 'engine' | 'engine_request_id' | 'webhook_token_hash'> | undefined> {
+      return db.selectFrom('generations').select(['id', 'status', 'engine', 'engine_request_id', 'webhook_token_hash']).where('id', '=', id).executeTakeFirst();
     },
 
     /** Progress and lease renewal while the engine works; returns the current status so the worker notices a cancel. */
@@ -92,11 +129,16 @@ export function createGenerationsRepository(db: Db) {
       return r.numUpdatedRows > 0n;
     },
 
+    /** When the engine reported its result (before download and storage), for overhead timings. */
+    async systemMarkEngineFinished(id: string): Promise<void> {
+      await db.updateTable('generations').set({ engine_finished_at: sql`now()` }).where('id', '=', id).where('engine_finished_at', 'is', null).execute();
+    },
+
     /** Marks success; records the seed the engine used when the request left it to the engine. */
     systemSucceed(trx: Transaction<DB>, id: string, engineSeed: number | null): Promise<GenerationRow | undefined> {
       return trx
         .updateTable('generations')
-        .set({ status: 'succeeded', seed: sql`coalesce(seed, ${engineSeed}::bigint)`, progress: 1, lease_until: null, error_detail: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .set({ status: 'succeeded', seed: sql`coalesce(seed, ${engineSeed}::bigint)`, progress: 1, lease_until: null, error_detail: null, engine_finished_at: sql`coalesce(engine_finished_at, now())`, completed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .returningAll()
@@ -107,7 +149,7 @@ export function createGenerationsRepository(db: Db) {
     systemFinish(trx: Transaction<DB>, id: string, status: 'failed' | 'blocked', code: FailureCode, detail: string | null): Promise<GenerationRow | undefined> {
       return trx
         .updateTable('generations')
-        .set({ status, error_code: code, error_detail: detail, lease_until: null, completed_at: sql`now()`, updated_at: sql`now()` })
+        .set({ status, error_code: code, error_detail: detail, lease_until: null, engine_finished_at: sql`coalesce(engine_finished_at, now())`, completed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', 'in', ['queued', 'running'])
         .returningAll()

@@ -53,6 +53,7 @@ export function createGenerationService(deps: {
         throw new AppError('validation_failed', `Unknown model "${input.model}"`, { fields: [{ path: 'model', message: `unknown or unavailable model "${input.model}"; available: ${available}` }] });
       }
       const resolved = resolveRequest(input, model);
+      const route = model.availableRoutes[0]!;
       const requestHash = hashRequest(input);
 
       if (idempotencyKey) {
@@ -67,8 +68,8 @@ export function createGenerationService(deps: {
           user_id: userId,
           status: 'queued',
           model_id: model.id,
-          engine: model.engine,
-          engine_model: model.engine_model,
+          engine: route.engine,
+          engine_model: route.engine_model,
           prompt: input.prompt,
           width: resolved.width,
           height: resolved.height,
@@ -78,7 +79,10 @@ export function createGenerationService(deps: {
           idempotency_key: idempotencyKey,
           request_hash: requestHash,
           engine_request_id: null,
-          engine_polling_url: null,
+          engine_handle: null,
+          webhook_token_hash: null,
+          submitted_at: null,
+          engine_finished_at: null,
           engine_cost: null,
           progress: null,
           lease_until: null,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
-import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
+import type { EngineHandle, EngineHealth, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, bflFetch, bflJson, errorFromResponse, isKeyAllowedFor, normaliseBaseUrl, parseResponseUrl } from './bfl-http.ts';
 import type { BflHttpConfig } from './bfl-http.ts';
 
@@ -97,6 +97,13 @@ export function createBflEngine(opts: BflEngineOptions): ImageEngine {
         ...(request.seed === null ? {} : { seed: request.seed }),
         output_format: request.outputFormat,
         safety_tolerance: SAFETY_TOLERANCE,
+        ...referenceFields(request),
+        ...(typeof request.parameters.steps === 'number' ? { steps: request.parameters.steps } : {}),
+        ...(typeof request.parameters.guidance === 'number' ? { guidance: request.parameters.guidance } : {}),
+        ...(typeof request.parameters.prompt_upsampling === 'boolean' ? { prompt_upsampling: request.parameters.prompt_upsampling } : {}),
+        // BFL's webhook payload and signature are undocumented: the URL's own secret token authenticates it,
+        // and the job re-reads get_result either way.
+        ...(request.webhookUrl ? { webhook_url: request.webhookUrl } : {}),
       };
       const url = new URL(`${cfg.baseUrl}/v1/${request.engineModel}`);
       const raw = await bflJson(cfg, url, { method: 'POST', json: body, sendKey: true }, 'submit', signal);
@@ -179,7 +186,21 @@ export function createBflEngine(opts: BflEngineOptions): ImageEngine {
     // BFL has no cancel endpoint: a submitted task runs to completion (and is billed) whatever we do.
     // The job simply stops polling and discards the result.
     async cancel(): Promise<void> {},
+
+    async health(signal?: AbortSignal): Promise<EngineHealth> {
+      try {
+        const balance = await getBflCredits({ ...opts, ...(signal ? { signal } : {}) });
+        return { reachable: true, detail: null, balance };
+      } catch (error) {
+        return { reachable: false, detail: error instanceof Error ? error.message : String(error), balance: null };
+      }
+    },
   };
+}
+
+/** References as `input_image`, `input_image_2` … `input_image_8`, base64 (BFL accepts a URL or base64). */
+function referenceFields(request: EngineRequest): Record<string, string> {
+  return Object.fromEntries(request.references.map((ref, i) => [i === 0 ? 'input_image' : `input_image_${i + 1}`, ref.bytes.toString('base64')]));
 }
 
 async function readCapped(res: Response, limit: number): Promise<Buffer> {

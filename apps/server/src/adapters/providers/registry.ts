@@ -1,0 +1,11 @@
+import type { Config } from '#src/config.ts';
+import { createBflEngine } from './bfl/bfl-engine.ts';
+import type { EngineId, ImageEngine } from './engine.ts';
+import { createOfflineEngine } from './offline/offline-engine.ts';
+
+/** The engines this server can use: the offline engine always, the others when configured. */
+export function createEngines(config: Config['engines']): Map<EngineId, ImageEngine> {
+  const engines = new Map<EngineId, ImageEngine>([['offline', createOfflineEngine()]]);
+  if (config.bfl) engines.set('bfl', createBflEngine(config.bfl));
+  return engines;
+}
