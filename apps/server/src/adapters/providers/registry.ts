@@ -2,10 +2,12 @@ import type { Config } from '#src/config.ts';
 import { createBflEngine } from './bfl/bfl-engine.ts';
 import type { EngineId, ImageEngine } from './engine.ts';
 import { createOfflineEngine } from './offline/offline-engine.ts';
+import { createOpenAiImagesEngine } from './openai/openai-engine.ts';
 
 /** The engines this server can use: the offline engine always, the others when configured. */
 export function createEngines(config: Config['engines']): Map<EngineId, ImageEngine> {
   const engines = new Map<EngineId, ImageEngine>([['offline', createOfflineEngine()]]);
   if (config.bfl) engines.set('bfl', createBflEngine(config.bfl));
+  if (config.openai) engines.set('openai', createOpenAiImagesEngine(config.openai));
   return engines;
 }

@@ -191,7 +191,9 @@ export function createGenerationRunner(deps: {
 
   const submit = async (gen: GenerationRow, route: Route, engine: ImageEngine): Promise<{ handle: EngineHandle; request: EngineRequest; immediate?: EngineStatus } | undefined> => {
     const request = toRequest(gen, route, await newWebhookUrl(gen, engine.id));
-    const submitted = await breakers.execute(route, () => engine.submit(request));
+    // Synchronous engines (OpenAI-compatible, Replicate's Prefer: wait) can hold the call for minutes.
+    const renewal = setInterval(() => void repository.systemRenewLease(gen.id, lease()).catch(() => undefined), leaseMs / 3);
+    const submitted = await breakers.execute(route, () => engine.submit(request)).finally(() => clearInterval(renewal));
     const handle: EngineHandleJson = { requestId: submitted.requestId, pollingUrl: submitted.pollingUrl, ...(submitted.extra ? { extra: { ...submitted.extra } } : {}) };
     if (!(await repository.systemSaveSubmission(gen.id, { handle, cost: submitted.cost }))) {
       await engine.cancel(submitted).catch(() => undefined); // canceled or deleted while submitting

@@ -69,6 +69,11 @@ export function createGenerationsRepository(db: Db) {
       return r.numUpdatedRows > 0n;
     },
 
+    /** Keeps a long engine call (a synchronous submit) from losing its lease to another worker. */
+    async systemRenewLease(id: string, leaseUntil: Date): Promise<void> {
+      await db.updateTable('generations').set({ lease_until: leaseUntil }).where('id', '=', id).where('status', '=', 'running').execute();
+    },
+
     async systemSetWebhookTokenHash(id: string, hash: string): Promise<void> {
       await db.updateTable('generations').set({ webhook_token_hash: hash }).where('id', '=', id).where('status', '=', 'running').execute();
     },

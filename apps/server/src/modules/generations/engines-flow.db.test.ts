@@ -1,0 +1,49 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Generation, GenerationRouting } from '@atelier/contracts';
+import { startFakeOpenAi, type FakeOpenAi } from '#test/fakes/fake-openai.ts';
+import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
+
+/**
+ * Every engine end to end through the generation flow, each against its contract-faithful fake server:
+ * the job submits through the adapter, the result is stored, and the image is served.
+ */
+let openai: FakeOpenAi;
+let server: TestServer;
+let user: { cookie: string; userId: string; email: string };
+let staffCookie: string;
+
+beforeAll(async () => {
+  openai = await startFakeOpenAi();
+  server = await startTestServer({ env: { OPENAI_IMAGES_API_KEY: openai.apiKey, OPENAI_IMAGES_BASE_URL: openai.url } });
+  user = await signUp(server.app);
+  staffCookie = (await signUp(server.app, 'ops@example.com')).cookie;
+  await server.container.staff.grant('ops@example.com', 'engines.read');
+});
+afterAll(async () => {
+  await server?.close();
+  await openai?.close();
+});
+
+const settled = (id: string) =>
+  eventually(async () => {
+    const g = (await server.app.inject({ method: 'GET', url: `/api/generations/${id}`, headers: studio(user.cookie) })).json<Generation>();
+    return ['succeeded', 'failed', 'blocked', 'canceled'].includes(g.status) ? g : undefined;
+  });
+
+describe('OpenAI-compatible images API', () => {
+  it('generates synchronously and stores the image', async () => {
+    const res = await server.app.inject({ method: 'POST', url: '/api/generations', headers: studio(user.cookie, { 'content-type': 'application/json' }), payload: { model: 'openai-image', prompt: 'a teapot "hello"', width: 1024, height: 1024, output_format: 'webp' } });
+    expect(res.statusCode).toBe(202);
+    const g = await settled(res.json<Generation>().id);
+    expect(g).toMatchObject({ status: 'succeeded', engine: 'openai' });
+    const image = await server.app.inject({ method: 'GET', url: g.images[0]!.url, headers: studio(user.cookie) });
+    const meta = await sharp(image.rawPayload).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 1024, 1024]);
+    const [call] = openai.requestsTo('generations');
+    expect(call!.json).toMatchObject({ model: 'gpt-image-1', prompt: 'a teapot "hello"', size: '1024x1024', n: 1 });
+    expect(openai.requests.map((r) => r.rawBody.toString()).join('')).not.toContain(user.email);
+    const routing = (await server.app.inject({ method: 'GET', url: `/api/admin/generations/${g.id}/routing`, headers: studio(staffCookie) })).json<GenerationRouting>();
+    expect(routing.engine_request_id).toMatch(/^openai-/);
+  });
+});
