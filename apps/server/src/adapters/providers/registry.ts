@@ -1,6 +1,7 @@
 import type { Config } from '#src/config.ts';
 import { createBflEngine } from './bfl/bfl-engine.ts';
 import type { EngineId, ImageEngine } from './engine.ts';
+import { createFalEngine } from './fal/fal-engine.ts';
 import { createOfflineEngine } from './offline/offline-engine.ts';
 import { createOpenAiImagesEngine } from './openai/openai-engine.ts';
 
@@ -8,6 +9,7 @@ import { createOpenAiImagesEngine } from './openai/openai-engine.ts';
 export function createEngines(config: Config['engines']): Map<EngineId, ImageEngine> {
   const engines = new Map<EngineId, ImageEngine>([['offline', createOfflineEngine()]]);
   if (config.bfl) engines.set('bfl', createBflEngine(config.bfl));
+  if (config.fal) engines.set('fal', createFalEngine(config.fal));
   if (config.openai) engines.set('openai', createOpenAiImagesEngine(config.openai));
   return engines;
 }

@@ -1,7 +1,9 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Generation, GenerationRouting } from '@atelier/contracts';
+import { startFakeFal, type FakeFal } from '#test/fakes/fake-fal.ts';
 import { startFakeOpenAi, type FakeOpenAi } from '#test/fakes/fake-openai.ts';
+import { freePort } from '#test/support/process.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
 
 /**
@@ -9,13 +11,29 @@ import { eventually, signUp, startTestServer, studio, type TestServer } from '#t
  * the job submits through the adapter, the result is stored, and the image is served.
  */
 let openai: FakeOpenAi;
+let fal: FakeFal;
 let server: TestServer;
 let user: { cookie: string; userId: string; email: string };
 let staffCookie: string;
 
 beforeAll(async () => {
   openai = await startFakeOpenAi();
-  server = await startTestServer({ env: { OPENAI_IMAGES_API_KEY: openai.apiKey, OPENAI_IMAGES_BASE_URL: openai.url } });
+  fal = await startFakeFal({ processingMs: 400 });
+  // Listening for real, so the fakes can deliver webhooks; the backstop poll is a minute away.
+  const port = await freePort();
+  server = await startTestServer({
+    env: {
+      OPENAI_IMAGES_API_KEY: openai.apiKey,
+      OPENAI_IMAGES_BASE_URL: openai.url,
+      FAL_KEY: fal.apiKey,
+      FAL_BASE_URL: fal.url,
+      FAL_JWKS_URL: fal.jwksUrl,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ENGINE_WEBHOOKS: 'on',
+    },
+    runner: { pollStartMs: 60_000, pollMaxMs: 60_000 },
+  });
+  await server.app.listen({ port, host: '127.0.0.1' });
   user = await signUp(server.app);
   staffCookie = (await signUp(server.app, 'ops@example.com')).cookie;
   await server.container.staff.grant('ops@example.com', 'engines.read');
@@ -23,8 +41,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await openai?.close();
+  await fal?.close();
 });
 
+const create = async (body: Record<string, unknown>) => {
+  const res = await server.app.inject({ method: 'POST', url: '/api/generations', headers: studio(user.cookie, { 'content-type': 'application/json' }), payload: body });
+  expect(res.statusCode).toBe(202);
+  return res.json<Generation>();
+};
 const settled = (id: string) =>
   eventually(async () => {
     const g = (await server.app.inject({ method: 'GET', url: `/api/generations/${id}`, headers: studio(user.cookie) })).json<Generation>();
@@ -45,5 +69,26 @@ describe('OpenAI-compatible images API', () => {
     expect(openai.requests.map((r) => r.rawBody.toString()).join('')).not.toContain(user.email);
     const routing = (await server.app.inject({ method: 'GET', url: `/api/admin/generations/${g.id}/routing`, headers: studio(staffCookie) })).json<GenerationRouting>();
     expect(routing.engine_request_id).toMatch(/^openai-/);
+  });
+});
+
+describe('fal.ai', () => {
+  it('completes on fal\'s signed webhook, long before the next poll, and refuses a tampered one', async () => {
+    // FLUX.2 [pro]'s only configured route here is fal (no BFL key).
+    const g = await create({ model: 'flux-2-pro', prompt: 'a kite over dunes', width: 1024, height: 768 });
+    const done = await settled(g.id);
+    expect(done).toMatchObject({ status: 'succeeded', engine: 'fal', width: 1024, height: 768 });
+    await fal.webhooksSettled();
+    const delivered = fal.webhookDeliveries.filter((d) => d.variant === 'valid');
+    expect(delivered.map((d) => d.status)).toContain(204);
+    const [submit] = fal.requestsTo('submit');
+    expect(submit!.path).toBe('/fal-ai/flux-2-pro');
+    expect(submit!.body).toMatchObject({ prompt: 'a kite over dunes', image_size: { width: 1024, height: 768 } });
+
+    const requestId = delivered[0]!.requestId;
+    const [tampered] = await fal.deliverWebhook(requestId, 'tampered');
+    expect(tampered!.status).toBe(401);
+    const [replayed] = await fal.deliverWebhook(requestId, 'replayed');
+    expect(replayed!.status).toBe(401);
   });
 });

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import type { Generation, OutputFormat } from '@atelier/contracts';
+import { ENGINE_LABELS, type Generation, type OutputFormat } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
 import { ConfirmDialog } from '#/components/ui/confirm-dialog';
 import { AlertIcon, ChevronDownIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
@@ -190,7 +190,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           <Meta label="Model">
             {g.model_label}
             <span className={`badge${g.is_preview_engine ? ' badge--warning' : ''}`} title={g.is_preview_engine ? 'Offline preview engine — not a diffusion model' : undefined}>
-              {g.is_preview_engine ? 'Preview engine' : g.engine}
+              {g.is_preview_engine ? 'Preview engine' : ENGINE_LABELS[g.engine]}
             </span>
           </Meta>
           <Meta label="Size">
