@@ -1,7 +1,7 @@
 import type { CreateGenerationInput } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
 import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
-import { publishGenerationChanged } from '#src/events/event-hub.ts';
+import { publishEngineWake, publishGenerationChanged } from '#src/events/event-hub.ts';
 import type { JobQueue } from '#src/jobs/queue.ts';
 import { AppError, notFound } from '#src/lib/errors.ts';
 import { newId } from '#src/lib/ids.ts';
@@ -126,7 +126,11 @@ export function createGenerationService(deps: {
         if (row) await publishGenerationChanged(trx, { generationId: id, userId });
         return row;
       });
-      if (canceled) return { row: canceled, images: [] };
+      if (canceled) {
+        // The worker waiting on the engine notices at once and tells the engine to stop.
+        await publishEngineWake(db, id);
+        return { row: canceled, images: [] };
+      }
       const current = await repository.getForUser(userId, id);
       if (!current) throw notFound('Generation');
       throw new AppError('invalid_state', `This generation already ${current.status === 'succeeded' ? 'finished' : current.status === 'canceled' ? 'was canceled' : `ended (${current.status})`}; there is nothing to cancel.`);
