@@ -4,12 +4,14 @@ import type { EngineId, ImageEngine } from './engine.ts';
 import { createFalEngine } from './fal/fal-engine.ts';
 import { createOfflineEngine } from './offline/offline-engine.ts';
 import { createOpenAiImagesEngine } from './openai/openai-engine.ts';
+import { createReplicateEngine } from './replicate/replicate-engine.ts';
 
 /** The engines this server can use: the offline engine always, the others when configured. */
 export function createEngines(config: Config['engines']): Map<EngineId, ImageEngine> {
   const engines = new Map<EngineId, ImageEngine>([['offline', createOfflineEngine()]]);
   if (config.bfl) engines.set('bfl', createBflEngine(config.bfl));
   if (config.fal) engines.set('fal', createFalEngine(config.fal));
+  if (config.replicate) engines.set('replicate', createReplicateEngine(config.replicate));
   if (config.openai) engines.set('openai', createOpenAiImagesEngine(config.openai));
   return engines;
 }

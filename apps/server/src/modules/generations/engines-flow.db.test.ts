@@ -1,7 +1,8 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Generation, GenerationRouting } from '@atelier/contracts';
-import { startFakeFal, type FakeFal } from '#test/fakes/fake-fal.ts';
+import { falFaults, startFakeFal, type FakeFal } from '#test/fakes/fake-fal.ts';
+import { startFakeReplicate, type FakeReplicate } from '#test/fakes/fake-replicate.ts';
 import { startFakeOpenAi, type FakeOpenAi } from '#test/fakes/fake-openai.ts';
 import { freePort } from '#test/support/process.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
@@ -12,6 +13,7 @@ import { eventually, signUp, startTestServer, studio, type TestServer } from '#t
  */
 let openai: FakeOpenAi;
 let fal: FakeFal;
+let replicate: FakeReplicate;
 let server: TestServer;
 let user: { cookie: string; userId: string; email: string };
 let staffCookie: string;
@@ -19,6 +21,7 @@ let staffCookie: string;
 beforeAll(async () => {
   openai = await startFakeOpenAi();
   fal = await startFakeFal({ processingMs: 400 });
+  replicate = await startFakeReplicate({ processingMs: 400 });
   // Listening for real, so the fakes can deliver webhooks; the backstop poll is a minute away.
   const port = await freePort();
   server = await startTestServer({
@@ -28,6 +31,8 @@ beforeAll(async () => {
       FAL_KEY: fal.apiKey,
       FAL_BASE_URL: fal.url,
       FAL_JWKS_URL: fal.jwksUrl,
+      REPLICATE_API_TOKEN: replicate.apiToken,
+      REPLICATE_BASE_URL: replicate.url,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       ENGINE_WEBHOOKS: 'on',
     },
@@ -42,6 +47,7 @@ afterAll(async () => {
   await server?.close();
   await openai?.close();
   await fal?.close();
+  await replicate?.close();
 });
 
 const create = async (body: Record<string, unknown>) => {
@@ -90,5 +96,22 @@ describe('fal.ai', () => {
     expect(tampered!.status).toBe(401);
     const [replayed] = await fal.deliverWebhook(requestId, 'replayed');
     expect(replayed!.status).toBe(401);
+  });
+});
+
+describe('fail-over from fal.ai to Replicate', () => {
+  it('moves a generation to Replicate when fal keeps answering 503, and completes on Replicate\'s signed webhook', async () => {
+    fal.scriptNext('submit', falFaults.serverError(503), 50);
+    const g = await create({ model: 'flux-2-max', prompt: 'a red bicycle against a blue wall', width: 1024, height: 1024, output_format: 'jpeg' });
+    const done = await settled(g.id);
+    expect(done).toMatchObject({ status: 'succeeded', engine: 'replicate' });
+    const [create_] = replicate.requestsTo('create');
+    expect(create_!.path).toBe('/v1/models/black-forest-labs/flux-2-max/predictions');
+    expect(create_!.body).toMatchObject({ input: { prompt: 'a red bicycle against a blue wall', width: 1024, height: 1024, output_format: 'jpg' } });
+    await replicate.settleWebhooks();
+    const statuses = replicate.webhookDeliveries.flatMap((d) => d.attempts.map((a) => a.status));
+    expect(statuses).toContain(204);
+    const routing = (await server.app.inject({ method: 'GET', url: `/api/admin/generations/${g.id}/routing`, headers: studio(staffCookie) })).json<GenerationRouting>();
+    expect(routing.route_history).toEqual([expect.objectContaining({ engine: 'fal', outcome: 'failed_over' })]);
   });
 });

@@ -16,16 +16,17 @@ import type { GenerationsRepository } from './generations.repository.ts';
  * Engine webhooks. The URL carries the generation id and a per-submission secret token (only its hash
  * is stored); engines that sign their deliveries (fal, Replicate) are verified on top. A valid webhook
  * is only a trigger: it wakes the worker waiting on that generation, which re-reads the status from
- * the engine. So a duplicate or a late delivery changes nothing, and one with a bad token or signature
- * is refused (401) and changes nothing.
+ * the engine. So a late or duplicate delivery changes nothing (engines that sign may refuse a replayed
+ * delivery id outright), and one with a bad token or signature is refused (401) and changes nothing.
  */
 const params = z.object({ engine: engineSchema, generationId: z.uuid(), token: z.string().min(20).max(100) });
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: { db: Db; repository: GenerationsRepository; engines: ReadonlyMap<EngineId, ImageEngine>; jobs: JobQueue }) {
   void app.register(async (scope) => {
-    // Signatures cover the exact bytes: keep the body raw here, whatever its content type.
+    // Signatures cover the exact bytes: keep the body raw here, whatever its content type. Replicate
+    // repeats the whole input (reference images as data URIs) in its webhooks, hence the size limit.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 20 * 1024 * 1024 }, (_request, body, done) => done(null, body));
 
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/api/webhooks/engines/:engine/:generationId/:token',
