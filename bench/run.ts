@@ -1,0 +1,33 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name> [flags]` or `node bench/run.ts <name> [flags]`.
+ * Each benchmark is a module in this folder exporting `main(argv)`; see bench/README.md.
+ */
+import path from 'node:path';
+
+const BENCHMARKS: Record<string, { file: string; about: string }> = {
+  overhead: { file: './overhead.ts', about: 'per-generation overhead on top of the engine time (fake BFL), PGlite and PostgreSQL' },
+  'pipeline-steps': { file: './pipeline-steps.ts', about: 'diagnostic: cost of each output-pipeline step vs sharp bare decode+encode' },
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const usage = () =>
+  `Usage: node bench/run.ts <benchmark> [flags]   (npm run bench -- <benchmark> [flags])\n\n${Object.entries(BENCHMARKS)
+    .map(([n, b]) => `  ${n.padEnd(10)} ${b.about}`)
+    .join('\n')}\n\nEach benchmark takes --help.\n`;
+
+if (!name || name === '--help' || name === '-h') {
+  process.stdout.write(usage());
+  process.exit(name ? 0 : 1);
+}
+const bench = BENCHMARKS[name];
+if (!bench) {
+  process.stderr.write(`Unknown benchmark "${name}".\n\n${usage()}`);
+  process.exit(1);
+}
+const mod = (await import(path.join(import.meta.dirname, bench.file))) as { main(argv: string[]): Promise<unknown> };
+await mod.main(rest);
+// Everything is closed by now; if some library still holds a handle, do not hang the shell.
+setTimeout(() => {
+  process.stderr.write(`${name}: a handle was still open after cleanup; exiting anyway\n`);
+  process.exit(0);
+}, 5_000).unref();
