@@ -5,7 +5,7 @@ import { acquireEmbeddedLock } from './db/lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createImaging } from './adapters/imaging/imaging.ts';
 import { createLocalKms, loadMasterKey } from './adapters/kms/local-kms.ts';
-import { createEngines } from './adapters/providers/registry.ts';
+import { closeEngines, createEngines } from './adapters/providers/registry.ts';
 import { createEncryptedStorage } from './adapters/storage/encrypted-storage.ts';
 import { createLocalStorage } from './adapters/storage/local-storage.ts';
 import { createEventHub } from './events/event-hub.ts';
@@ -136,6 +136,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
       await jobs.stop({ graceful: true, timeoutMs: 10_000 }).catch((error: unknown) => logger.error({ err: error }, 'job queue stop failed'));
       await events.stop().catch(() => undefined);
       await catalogueService.stop().catch(() => undefined);
+      closeEngines(engines);
       await database.close();
       releaseLock();
     },

@@ -34,6 +34,8 @@ export interface EventHub {
   subscribeAll(listener: (event: GenerationChanged) => void): () => void;
   /** Sleeps up to `ms`; resolves early (true) when the generation's engine wake arrives. */
   sleepUnlessWoken(generationId: string, ms: number): Promise<boolean>;
+  /** Wakes this process's sleeper on a generation (an engine pushed an update to this worker). */
+  wakeLocal(generationId: string): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -64,6 +66,9 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
     subscribeAll(listener) {
       all.add(listener);
       return () => all.delete(listener);
+    },
+    wakeLocal(generationId) {
+      for (const wake of [...(sleepers.get(generationId) ?? [])]) wake();
     },
     sleepUnlessWoken(generationId, ms) {
       return new Promise((resolve) => {

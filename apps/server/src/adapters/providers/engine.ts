@@ -93,6 +93,12 @@ export interface ImageEngine {
    * sign (BFL) leave this out; their webhook URL carries a per-generation secret token instead.
    */
   verifyWebhook?(delivery: WebhookDelivery): Promise<{ requestId: string }>;
+  /**
+   * For engines that push progress (ComfyUI's WebSocket): calls `onChange` whenever the request's
+   * progress or state changes, so the job polls at once instead of at its next back-off step.
+   * Returns the unsubscribe function.
+   */
+  watch?(handle: EngineHandle, onChange: () => void): () => void;
   /** A cheap check for the staff engine-status page. */
   health?(signal?: AbortSignal): Promise<EngineHealth>;
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Generation, GenerationRouting } from '@atelier/contracts';
 import { falFaults, startFakeFal, type FakeFal } from '#test/fakes/fake-fal.ts';
 import { startFakeReplicate, type FakeReplicate } from '#test/fakes/fake-replicate.ts';
+import { startFakeComfyUi, type FakeComfyUi } from '#test/fakes/fake-comfyui.ts';
 import { startFakeOpenAi, type FakeOpenAi } from '#test/fakes/fake-openai.ts';
 import { freePort } from '#test/support/process.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
@@ -14,6 +15,7 @@ import { eventually, signUp, startTestServer, studio, type TestServer } from '#t
 let openai: FakeOpenAi;
 let fal: FakeFal;
 let replicate: FakeReplicate;
+let comfy: [FakeComfyUi, FakeComfyUi];
 let server: TestServer;
 let user: { cookie: string; userId: string; email: string };
 let staffCookie: string;
@@ -22,6 +24,7 @@ beforeAll(async () => {
   openai = await startFakeOpenAi();
   fal = await startFakeFal({ processingMs: 400 });
   replicate = await startFakeReplicate({ processingMs: 400 });
+  comfy = [await startFakeComfyUi({ processingMs: 400 }), await startFakeComfyUi({ processingMs: 400 })];
   // Listening for real, so the fakes can deliver webhooks; the backstop poll is a minute away.
   const port = await freePort();
   server = await startTestServer({
@@ -33,6 +36,7 @@ beforeAll(async () => {
       FAL_JWKS_URL: fal.jwksUrl,
       REPLICATE_API_TOKEN: replicate.apiToken,
       REPLICATE_BASE_URL: replicate.url,
+      COMFYUI_URLS: comfy.map((c) => c.url).join(','),
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       ENGINE_WEBHOOKS: 'on',
     },
@@ -48,6 +52,7 @@ afterAll(async () => {
   await openai?.close();
   await fal?.close();
   await replicate?.close();
+  for (const c of comfy ?? []) await c.close();
 });
 
 const create = async (body: Record<string, unknown>) => {
@@ -113,5 +118,29 @@ describe('fail-over from fal.ai to Replicate', () => {
     expect(statuses).toContain(204);
     const routing = (await server.app.inject({ method: 'GET', url: `/api/admin/generations/${g.id}/routing`, headers: studio(staffCookie) })).json<GenerationRouting>();
     expect(routing.route_history).toEqual([expect.objectContaining({ engine: 'fal', outcome: 'failed_over' })]);
+  });
+});
+
+describe('ComfyUI on your own GPUs', () => {
+  it('runs FLUX.2 [dev] on the server with the shorter queue, with live progress', async () => {
+    comfy[0].enqueueForeign(3); // the first server is busy
+    comfy[1].setScenario({ holdAtStep: 10 });
+    const g = await create({ model: 'flux-2-dev', prompt: 'a lighthouse, "KEEP OUT"', width: 1024, height: 1024, seed: 7 });
+    // Step 10 of 20, reported over ComfyUI's WebSocket, reaches the generation: the backstop poll is a
+    // minute away, so only the socket's push can have woken the worker.
+    const midway = await eventually(async () => {
+      const current = (await server.app.inject({ method: 'GET', url: `/api/generations/${g.id}`, headers: studio(user.cookie) })).json<Generation>();
+      return current.progress !== null && current.progress >= 0.45 ? current : undefined;
+    }, { timeoutMs: 15_000 });
+    comfy[1].release();
+    comfy[1].setScenario({ holdAtStep: null });
+    const done = await settled(g.id);
+    expect(done).toMatchObject({ status: 'succeeded', engine: 'comfyui', seed: 7 });
+    expect(comfy[1].requestsTo('prompt')).toHaveLength(1);
+    expect(comfy[0].requestsTo('prompt')).toHaveLength(0);
+    const graph = (comfy[1].requestsTo('prompt')[0]!.body as { prompt: Record<string, { class_type: string; inputs: Record<string, unknown> }> }).prompt;
+    expect(Object.values(graph).find((n) => n.class_type === 'CLIPTextEncode')!.inputs.text).toBe('a lighthouse, "KEEP OUT"');
+    expect(Object.values(graph).find((n) => n.class_type === 'RandomNoise')!.inputs.noise_seed).toBe(7);
+    expect(midway.status).toBe('running');
   });
 });

@@ -46,7 +46,7 @@ export function createGenerationRunner(deps: {
   breakers: RouteBreakers;
   media: Pick<MediaService, 'storeOutput' | 'record' | 'discard'>;
   jobs: JobQueue;
-  events: Pick<EventHub, 'sleepUnlessWoken'>;
+  events: Pick<EventHub, 'sleepUnlessWoken' | 'wakeLocal'>;
   clock: Clock;
   logger: Logger;
   options: RunnerOptions;
@@ -101,6 +101,16 @@ export function createGenerationRunner(deps: {
 
   /** Waits for a terminal engine status; undefined when the user canceled meanwhile. */
   const waitForEngine = async (gen: GenerationRow, engine: ImageEngine, handle: EngineHandle, request: EngineRequest): Promise<EngineStatus | undefined> => {
+    // Engines that push updates (ComfyUI's WebSocket) end the sleep themselves.
+    const unwatch = engine.watch?.(handle, () => events.wakeLocal(gen.id));
+    try {
+      return await pollUntilSettled(gen, engine, handle, request);
+    } finally {
+      unwatch?.();
+    }
+  };
+
+  const pollUntilSettled = async (gen: GenerationRow, engine: ImageEngine, handle: EngineHandle, request: EngineRequest): Promise<EngineStatus | undefined> => {
     const deadline = deadlineOf(gen);
     let delay = pollStart;
     let lastProgress: number | null = gen.progress;
@@ -124,7 +134,7 @@ export function createGenerationRunner(deps: {
         await engine.cancel(handle).catch(() => undefined);
         return { state: 'failed', code: 'timed_out', detail: 'no result before the deadline', retryable: false };
       }
-      // A webhook for this generation (on any API node) ends the sleep early.
+      // A webhook for this generation (on any API node), a cancel, or an engine push ends the sleep early.
       await events.sleepUnlessWoken(gen.id, Math.min(delay, Math.max(0, deadline - clock.now().getTime())));
       delay = Math.min(pollMax, Math.round(delay * 1.5));
     }

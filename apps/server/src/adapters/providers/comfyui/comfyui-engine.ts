@@ -162,6 +162,11 @@ export function createComfyUiEngine(opts: ComfyUiEngineOptions): ComfyUiEngine {
       return { requestId: promptId, pollingUrl: `${server}/history/${encodeURIComponent(promptId)}`, extra: { server, seed: String(seed) }, cost: null };
     },
 
+    watch(handle: EngineHandle, onChange: () => void): () => void {
+      const server = serverOf(handle);
+      return (server && socketFor(server)?.subscribe(handle.requestId, onChange)) || (() => undefined);
+    },
+
     async poll(handle: EngineHandle, request: EngineRequest, signal?: AbortSignal): Promise<EngineStatus> {
       const server = serverOf(handle);
       if (!server) {

@@ -27,6 +27,8 @@ export interface ServerSocket {
   /** Stops caring about a prompt (finished, failed or canceled). */
   forget(promptId: string): void;
   get(promptId: string): PromptEvents | undefined;
+  /** Calls `listener` on every event about the prompt; returns the unsubscribe function. */
+  subscribe(promptId: string, listener: () => void): () => void;
   isOpen(): boolean;
   close(): void;
 }
@@ -76,6 +78,7 @@ export function createServerSocket(opts: ServerSocketOptions): ServerSocket {
   let reconnectTimer: NodeJS.Timeout | null = null;
   let idleTimer: NodeJS.Timeout | null = null;
 
+  const listeners = new Map<string, Set<() => void>>();
   const remember = (promptId: string, update: (prev: PromptEvents | undefined) => PromptEvents) => {
     const next = update(cache.get(promptId));
     cache.delete(promptId); // re-insert so the Map's order is least recently updated first
@@ -84,6 +87,7 @@ export function createServerSocket(opts: ServerSocketOptions): ServerSocket {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);
     }
+    for (const listener of [...(listeners.get(promptId) ?? [])]) listener();
   };
 
   const onMessage = (raw: unknown) => {
@@ -185,6 +189,15 @@ export function createServerSocket(opts: ServerSocketOptions): ServerSocket {
       scheduleIdleClose();
     },
     get: (promptId) => cache.get(promptId),
+    subscribe(promptId, listener) {
+      const set = listeners.get(promptId) ?? new Set();
+      set.add(listener);
+      listeners.set(promptId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) listeners.delete(promptId);
+      };
+    },
     isOpen: () => socket !== null && socket.readyState === socket.OPEN,
     close() {
       closed = true;
