@@ -17,6 +17,10 @@ export interface JobDefinition<P> {
   queue: { retryLimit: number; retryDelay: number; retryBackoff: boolean; expireInSeconds: number; heartbeatSeconds?: number };
   /** Cron schedule (UTC) for periodic jobs. */
   cron?: string;
+  /** Worker slots per process: 'config' = WORKER_CONCURRENCY (jobs that mostly wait on engines). */
+  concurrency: number | 'config';
+  /** How often idle slots look for delayed jobs that became due (NOTIFY covers new ones). */
+  duePollSeconds: number;
 }
 
 export function defineJob<P>(def: JobDefinition<P>): JobDefinition<P> {
@@ -86,9 +90,10 @@ export function createJobRunner(database: Database, definitions: readonly JobDef
       if (missing.length) throw new Error(`No handler registered for job(s): ${missing.join(', ')}`);
       for (const def of definitions) {
         const handler = handlers.get(def.name)!;
-        // NOTIFY wakes workers when a job is inserted, but not when a delayed job (a retry) becomes due,
-        // so the backstop poll stays short.
-        await boss.work(def.name, { batchSize: 1, localConcurrency: def.cron ? 1 : concurrency, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 }, async (jobs: Job<object>[]) => {
+        // Every local worker slot polls on its own: NOTIFY wakes them when a job is inserted, but not when
+        // a delayed job (a retry) becomes due, so that backstop poll bounds how late a retry starts.
+        const slots = def.concurrency === 'config' ? concurrency : def.concurrency;
+        await boss.work(def.name, { batchSize: 1, localConcurrency: slots, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: def.duePollSeconds }, async (jobs: Job<object>[]) => {
           for (const job of jobs) {
             const payload = def.payload.parse(job.data);
             await handler(payload, { jobId: job.id, retryCount: job.retryCount, signal: job.signal });

@@ -27,6 +27,8 @@ export const purgeObjectsJob = defineJob({
   name: 'media.purge',
   payload: z.object({ keys: z.array(z.string()).min(1).max(100) }),
   queue: { retryLimit: 10, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+  concurrency: 2,
+  duePollSeconds: 30,
 });
 
 /** An output processed and stored, not yet recorded: record it in the completing transaction, or discard it. */
