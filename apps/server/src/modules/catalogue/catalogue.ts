@@ -1,5 +1,5 @@
 import { ENGINE_LABELS, modelDefinitionSchema, type Engine, type Model, type ModelDefinition, type RouteDefinition } from '@atelier/contracts';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 /**
  * Models as data. A model is served by an ordered list of routes (engine + the engine's model name);
