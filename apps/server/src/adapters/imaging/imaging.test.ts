@@ -177,3 +177,17 @@ describe('convert', () => {
     expect(meta.xmp).toBeUndefined();
   });
 });
+
+describe('encodeWithInfo and thumbnails (the output pipeline)', () => {
+  it('re-encodes with provenance and reports the size, then makes several thumbnails from one decode', async () => {
+    const imaging = createImaging();
+    const source = await sharp({ create: { width: 1200, height: 800, channels: 3, background: '#336699' } }).png().toBuffer();
+    const encoded = await imaging.encodeWithInfo(source, 'jpeg', { engineLabel: 'Test engine', modelId: 'm', isPreviewEngine: false });
+    expect([encoded.width, encoded.height]).toEqual([1200, 800]);
+    expect((await sharp(encoded.bytes).metadata()).format).toBe('jpeg');
+    const [small, large] = await imaging.thumbnails(encoded.bytes, [256, 768]);
+    expect((await sharp(small!).metadata()).width).toBe(256);
+    expect((await sharp(large!).metadata()).width).toBe(768);
+    await expect(imaging.encodeWithInfo(source.subarray(0, source.length / 2), 'png', { engineLabel: 'x', modelId: 'm', isPreviewEngine: false })).rejects.toBeInstanceOf(ImagingError);
+  });
+});

@@ -44,8 +44,15 @@ export class ImagingError extends Error {
 
 export interface Imaging {
   inspect(bytes: Buffer): Promise<ImageInfo>;
+  /**
+   * Decodes fully (a truncated or corrupt image fails here), re-encodes in `format` with provenance XMP
+   * and nothing else, and reports the result's size: validation and encoding in one decode.
+   */
   encode(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<Buffer>;
+  encodeWithInfo(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<{ bytes: Buffer; width: number; height: number }>;
   thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer>;
+  /** Several WebP thumbnails from one decode. */
+  thumbnails(bytes: Buffer, maxSides: readonly number[]): Promise<Buffer[]>;
   convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
   /** The provenance fields of an image Atelier wrote, or null when it carries none. */
   readProvenance(bytes: Buffer): Promise<ProvenanceFields | null>;
@@ -101,9 +108,25 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     return { format: meta.format, width: meta.autoOrient.width, height: meta.autoOrient.height };
   }
 
-  async function encode(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<Buffer> {
+  async function encodeWithInfo(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<{ bytes: Buffer; width: number; height: number }> {
     await readHeader(bytes);
-    return run(withFormat(open(bytes).autoOrient(), format).withXmp(buildXmpPacket(provenanceFields(metadata))));
+    try {
+      const { data, info } = await withFormat(open(bytes).autoOrient(), format).withXmp(buildXmpPacket(provenanceFields(metadata))).toBuffer({ resolveWithObject: true });
+      return { bytes: data, width: info.width, height: info.height };
+    } catch (cause) {
+      throw classify(cause);
+    }
+  }
+
+  async function encode(bytes: Buffer, format: OutputFormat, metadata: ProvenanceMetadata): Promise<Buffer> {
+    return (await encodeWithInfo(bytes, format, metadata)).bytes;
+  }
+
+  async function thumbnails(bytes: Buffer, maxSides: readonly number[]): Promise<Buffer[]> {
+    for (const side of maxSides) if (!Number.isInteger(side) || side < 1) throw new RangeError(`maxSide must be a positive integer (got ${side})`);
+    await readHeader(bytes);
+    const base = open(bytes).autoOrient();
+    return Promise.all(maxSides.map((side) => run(base.clone().resize(side, side, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }))));
   }
 
   async function thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer> {
@@ -129,14 +152,15 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     return run(provenance ? pipeline.withXmp(buildXmpPacket(provenance)) : pipeline);
   }
 
-  return { inspect, encode, thumbnail, convert, readProvenance };
+  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, convert, readProvenance };
 }
 
 function withFormat(image: Sharp, format: OutputFormat): Sharp {
   switch (format) {
     case 'jpeg':
       // JPEG has no alpha: composite onto white rather than letting transparent pixels turn black.
-      return image.flatten({ background: '#ffffff' }).jpeg({ quality: 92, mozjpeg: true });
+      // libjpeg-turbo with optimised Huffman tables: mozjpeg's trellis search cost 3–7× the time for ~10 % fewer bytes.
+      return image.flatten({ background: '#ffffff' }).jpeg({ quality: 92, optimiseCoding: true });
     case 'webp':
       return image.webp({ quality: 90 });
     case 'png':

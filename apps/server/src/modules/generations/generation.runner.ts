@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FailureCode, RouteDefinition } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
+import { ImagingError } from '#src/adapters/imaging/imaging.ts';
 import type { EngineHandleJson, GenerationRow } from '#src/db/schema.ts';
 import { EngineError, type EngineHandle, type EngineId, type EngineRequest, type EngineStatus, type ImageEngine } from '#src/adapters/providers/engine.ts';
 import { publishGenerationChanged, type EventHub } from '#src/events/event-hub.ts';
@@ -143,13 +144,19 @@ export function createGenerationRunner(deps: {
   const complete = async (gen: GenerationRow, engine: ImageEngine, status: Extract<EngineStatus, { state: 'ready' }>) => {
     await repository.systemMarkEngineFinished(gen.id);
     const bytes = await engine.fetchResult(status.result);
-    const image = await media.storeOutput({
+    const image = await media
+      .storeOutput({
       userId: gen.user_id,
       generationId: gen.id,
       bytes,
       format: gen.output_format,
       provenance: { engineLabel: engine.label, modelId: gen.model_id, isPreviewEngine: engine.id === 'offline' },
-    });
+      })
+      .catch((error: unknown) => {
+        // Bytes that are not a decodable PNG/JPEG/WebP are the engine's fault, and final.
+        if (error instanceof ImagingError) throw new EngineError('invalid_output', `the engine's result is not a usable image: ${error.message}`, { retryable: false, cause: error });
+        throw error;
+      });
     const done = await db.transaction().execute(async (trx) => {
       const row = await repository.systemSucceed(trx, gen.id, status.result.seed);
       if (!row) return false;

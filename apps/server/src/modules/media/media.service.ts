@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Transaction } from 'kysely';
 import type { OutputFormat } from '@atelier/contracts';
+import type { Imaging } from '#src/adapters/imaging/imaging.ts';
 import type { DB, ImageRow } from '#src/db/schema.ts';
 import type { EncryptedStorage, EncryptionContext } from '#src/adapters/storage/encrypted-storage.ts';
 import { defineJob, type JobQueue } from '#src/jobs/queue.ts';
@@ -9,12 +10,7 @@ import { newId } from '#src/lib/ids.ts';
 import type { MediaRepository } from './media.repository.ts';
 
 /** What the media pipeline needs from the imaging adapter (sharp). */
-export interface MediaImaging {
-  inspect(bytes: Buffer): Promise<{ format: OutputFormat; width: number; height: number }>;
-  encode(bytes: Buffer, format: OutputFormat, metadata: { engineLabel: string; modelId: string; isPreviewEngine: boolean }): Promise<Buffer>;
-  thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer>;
-  convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
-}
+export type MediaImaging = Pick<Imaging, 'encodeWithInfo' | 'thumbnails' | 'convert'>;
 
 export const THUMBNAIL_SIDE = 256;
 export const PREVIEW_SIDE = 768;
@@ -49,10 +45,9 @@ export function createMediaService(deps: { repository: MediaRepository; storage:
      * thumbnails, encrypt and store all three under generated keys.
      */
     async storeOutput(input: { userId: string; generationId: string; bytes: Buffer; format: OutputFormat; provenance: { engineLabel: string; modelId: string; isPreviewEngine: boolean } }): Promise<StoredImage> {
-      await imaging.inspect(input.bytes);
-      const original = await imaging.encode(input.bytes, input.format, input.provenance);
-      const info = await imaging.inspect(original);
-      const [thumbnail, preview] = await Promise.all([imaging.thumbnail(original, THUMBNAIL_SIDE), imaging.thumbnail(original, PREVIEW_SIDE)]);
+      // One decode validates and re-encodes the engine's bytes; one more decode makes both thumbnails.
+      const { bytes: original, ...info } = await imaging.encodeWithInfo(input.bytes, input.format, input.provenance);
+      const [thumbnail, preview] = await imaging.thumbnails(original, [THUMBNAIL_SIDE, PREVIEW_SIDE]) as [Buffer, Buffer];
       const id = newId();
       const prefix = `images/${input.generationId}/${id}`;
       const row = {
