@@ -140,10 +140,11 @@ describe('offline engine: the picture', () => {
     expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: outputFormat, width, height });
   });
 
-  it('renders a 2048×2048 image in well under two seconds', async () => {
-    const started = performance.now();
-    await render({ width: 2048, height: 2048, prompt: 'A poster "Grand opening" and "Saturday 10:00"' });
-    expect(performance.now() - started).toBeLessThan(2000);
+  // Its speed is measured by bench/, not asserted here.
+  it('renders the largest size, 2048×2048 with text, exactly', async () => {
+    const { bytes } = await render({ width: 2048, height: 2048, prompt: 'A poster "Grand opening" and "Saturday 10:00"' });
+    const meta = await sharp(bytes).metadata();
+    expect([meta.width, meta.height]).toEqual([2048, 2048]);
   });
 
   it('puts the quoted text in the middle and leaves the rest of the picture alone', async () => {
