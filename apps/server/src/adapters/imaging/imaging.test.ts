@@ -191,3 +191,44 @@ describe('encodeWithInfo and thumbnails (the output pipeline)', () => {
     await expect(imaging.encodeWithInfo(source.subarray(0, source.length / 2), 'png', { engineLabel: 'x', modelId: 'm', isPreviewEngine: false })).rejects.toBeInstanceOf(ImagingError);
   });
 });
+
+describe('normalizeUpload', () => {
+  const limits = { maxPixels: 40_000_000, maxSide: 8192 };
+
+  it('re-encodes each format as itself, upright, with no metadata at all', async () => {
+    const photo = await sample(300, 200)
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .withIccProfile('p3')
+      .withExifMerge({ IFD0: { Make: 'Canon' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 30/1' } })
+      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/></x:xmpmeta>')
+      .toBuffer();
+    const out = await imaging.normalizeUpload(photo, limits);
+    expect(out).toMatchObject({ format: 'jpeg', width: 200, height: 300 });
+    const meta = await sharp(out.bytes).metadata();
+    expect([meta.width, meta.height, meta.exif, meta.icc, meta.xmp, meta.orientation]).toEqual([200, 300, undefined, undefined, undefined, undefined]);
+
+    for (const format of ['png', 'webp'] as const) {
+      const input = await sample(64, 48).toFormat(format).withExif({ IFD0: { Artist: 'someone' } }).toBuffer();
+      const result = await imaging.normalizeUpload(input, limits);
+      expect(result).toMatchObject({ format, width: 64, height: 48 });
+      const m = await sharp(result.bytes).metadata();
+      expect([m.format, m.exif]).toEqual([format, undefined]);
+    }
+  });
+
+  it('refuses too many pixels or too long a side from the header, naming the size', async () => {
+    const small = { maxPixels: 100 * 100, maxSide: 120 };
+    await expect(imaging.normalizeUpload(await pngOf(100, 100), small)).resolves.toMatchObject({ width: 100 });
+    const tooMany = await imaging.normalizeUpload(await pngOf(101, 100), small).catch((e: unknown) => e);
+    expect(tooMany).toMatchObject({ code: 'too_large', message: expect.stringContaining('101×100 pixels') });
+    await expectImagingError(imaging.normalizeUpload(await pngOf(121, 10), small), 'too_large');
+  });
+
+  it('refuses what is not PNG, JPEG or WebP, and truncated data', async () => {
+    await expectImagingError(imaging.normalizeUpload(Buffer.alloc(0), limits), 'unsupported_format');
+    await expectImagingError(imaging.normalizeUpload(await sample(16, 16).gif().toBuffer(), limits), 'unsupported_format');
+    const jpeg = await jpegOf(200, 200);
+    await expectImagingError(imaging.normalizeUpload(jpeg.subarray(0, jpeg.length - 100), limits), 'corrupt');
+  });
+});

@@ -56,6 +56,17 @@ export interface Imaging {
   convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
   /** The provenance fields of an image Atelier wrote, or null when it carries none. */
   readProvenance(bytes: Buffer): Promise<ProvenanceFields | null>;
+  /**
+   * A user's upload made safe: size limits checked from the header before any pixel is decoded, then a
+   * full decode (truncated or corrupt data fails) and a re-encode in the same format, upright, with no
+   * metadata at all (EXIF, GPS, XMP, ICC, text chunks) and nothing of the original bytes carried over.
+   */
+  normalizeUpload(bytes: Buffer, limits: UploadSizeLimits): Promise<ImageInfo & { bytes: Buffer }>;
+}
+
+export interface UploadSizeLimits {
+  maxPixels: number;
+  maxSide: number;
 }
 
 const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'] satisfies OutputFormat[];
@@ -152,8 +163,37 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     return run(provenance ? pipeline.withXmp(buildXmpPacket(provenance)) : pipeline);
   }
 
-  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, convert, readProvenance };
+  async function normalizeUpload(bytes: Buffer, limits: UploadSizeLimits): Promise<ImageInfo & { bytes: Buffer }> {
+    if (bytes.length === 0) throw new ImagingError('unsupported_format', 'The file is empty.');
+    const maxPixels = Math.min(limits.maxPixels, maxInputPixels);
+    // Header only, so sharp's own pixel limit is lifted here: nothing is decoded yet, and this way the
+    // refusal can say how large the image claims to be. The decode below runs under the limit again.
+    const meta = await sharp(bytes, { limitInputPixels: false, failOn: 'error' })
+      .metadata()
+      .catch((cause: unknown) => {
+        throw classify(cause);
+      });
+    if (!isAccepted(meta.format)) throw new ImagingError('unsupported_format', `Images must be PNG, JPEG or WebP (got ${meta.format}).`);
+    const { width, height } = meta;
+    if (width > limits.maxSide || height > limits.maxSide || width * height > maxPixels) {
+      throw new ImagingError(
+        'too_large',
+        `The image is ${width}×${height} pixels (${megapixels(width * height)} MP); at most ${limits.maxSide} pixels per side and ${megapixels(maxPixels)} MP are accepted.`,
+      );
+    }
+    try {
+      // sharp writes no metadata unless asked to, and converts to sRGB when it drops an ICC profile.
+      const { data, info } = await withFormat(sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error' }).autoOrient(), meta.format).toBuffer({ resolveWithObject: true });
+      return { bytes: data, format: meta.format, width: info.width, height: info.height };
+    } catch (cause) {
+      throw classify(cause);
+    }
+  }
+
+  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, convert, readProvenance, normalizeUpload };
 }
+
+const megapixels = (pixels: number) => String(Math.round(pixels / 100_000) / 10);
 
 function withFormat(image: Sharp, format: OutputFormat): Sharp {
   switch (format) {
