@@ -2,7 +2,7 @@ import { between, buildPalette, createRng, pick } from './palette.ts';
 import type { Rng } from './palette.ts';
 import type { PromptSpec } from './prompt.ts';
 import { renderTextBlocks } from './text-block.ts';
-import type { Box, VerticalAlign } from './text-block.ts';
+import type { Box, TextStyle, VerticalAlign } from './text-block.ts';
 import { GlyphDefs, measureLine, renderLine } from './text-layout.ts';
 
 /**
@@ -21,9 +21,12 @@ export interface Canvas {
   seed: number;
 }
 
-const f = (v: number): string => (Math.round(v * 100) / 100).toString();
+export const f = (v: number): string => (Math.round(v * 100) / 100).toString();
 
-function backgroundGradient(rng: Rng, width: number, height: number, stops: [string, string]): string {
+const opacity = (v: number | undefined): string => (v === undefined ? '' : ` stop-opacity="${f(v)}"`);
+
+/** The background gradient at a seeded angle, `id="bg"`; `opacities` makes it translucent (a tint). */
+export function backgroundGradient(rng: Rng, width: number, height: number, stops: [string, string], opacities?: [number, number]): string {
   const angle = rng() * Math.PI * 2;
   const cx = width / 2;
   const cy = height / 2;
@@ -32,19 +35,19 @@ function backgroundGradient(rng: Rng, width: number, height: number, stops: [str
   const dy = Math.sin(angle) * reach;
   return (
     `<linearGradient id="bg" gradientUnits="userSpaceOnUse" x1="${f(cx - dx)}" y1="${f(cy - dy)}" x2="${f(cx + dx)}" y2="${f(cy + dy)}">` +
-    `<stop offset="0" stop-color="${stops[0]}"/><stop offset="1" stop-color="${stops[1]}"/></linearGradient>`
+    `<stop offset="0" stop-color="${stops[0]}"${opacity(opacities?.[0])}/><stop offset="1" stop-color="${stops[1]}"${opacity(opacities?.[1])}/></linearGradient>`
   );
 }
 
-/** Large, soft-edged colour fields: radial gradients fading to transparent. */
-function colourFields(rng: Rng, width: number, height: number, accents: readonly string[]): { defs: string; body: string } {
+/** Large, soft-edged colour fields: radial gradients fading to transparent; `strength` scales their opacity. */
+export function colourFields(rng: Rng, width: number, height: number, accents: readonly string[], strength = 1): { defs: string; body: string } {
   const count = 3 + Math.floor(rng() * 3);
   const longSide = Math.max(width, height);
   let defs = '';
   let body = '';
   for (let i = 0; i < count; i++) {
     const colour = accents[i % accents.length] ?? '#888888';
-    const peak = between(rng, 0.55, 0.85);
+    const peak = between(rng, 0.55, 0.85) * strength;
     defs +=
       `<radialGradient id="field${i}"><stop offset="0" stop-color="${colour}" stop-opacity="${f(peak)}"/>` +
       `<stop offset="0.55" stop-color="${colour}" stop-opacity="${f(peak * 0.45)}"/><stop offset="1" stop-color="${colour}" stop-opacity="0"/></radialGradient>`;
@@ -87,7 +90,7 @@ function geometry(rng: Rng, width: number, height: number, accents: readonly str
 }
 
 /** The preview mark: small, bottom-right, on a translucent pill so it reads on any background. */
-function previewMark(width: number, height: number, defs: GlyphDefs): string {
+export function previewMark(width: number, height: number, defs: GlyphDefs): string {
   const shortSide = Math.min(width, height);
   const naturalWidth = measureLine(PREVIEW_MARK, 'regular');
   const size = Math.min(Math.max(shortSide * 0.018, 9), (width * 0.4) / naturalWidth);
@@ -103,7 +106,7 @@ function previewMark(width: number, height: number, defs: GlyphDefs): string {
   );
 }
 
-function textBox(spec: PromptSpec, width: number, height: number): { box: Box; align: VerticalAlign } {
+export function textBox(spec: PromptSpec, width: number, height: number): { box: Box; align: VerticalAlign } {
   const x = width * 0.08;
   const w = width * 0.84;
   switch (spec.layout) {
@@ -114,6 +117,18 @@ function textBox(spec: PromptSpec, width: number, height: number): { box: Box; a
     case 'centered':
       return { box: { x, y: height * 0.14, width: w, height: height * 0.72 }, align: 'center' };
   }
+}
+
+export const svgOpen = (width: number, height: number): string =>
+  `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`;
+
+/** A gentle darkening towards the edges; fill a full-canvas rect with `url(#vignette)`. */
+export const VIGNETTE_DEF =
+  '<radialGradient id="vignette" cx="0.5" cy="0.5" r="0.75"><stop offset="0.55" stop-color="#000000" stop-opacity="0"/><stop offset="1" stop-color="#000000" stop-opacity="0.22"/></radialGradient>';
+
+/** The text card's colours on a light or a dark background. */
+export function textStyle(dark: boolean): TextStyle {
+  return dark ? { ink: '#ffffff', card: '#0b0b14', cardOpacity: 0.5 } : { ink: '#101018', card: '#ffffff', cardOpacity: 0.72 };
 }
 
 export function composeSvg(spec: PromptSpec, canvas: Canvas): string {
@@ -127,14 +142,14 @@ export function composeSvg(spec: PromptSpec, canvas: Canvas): string {
   const fields = colourFields(rng, width, height, palette.accents);
   const shapes = geometry(rng, width, height, palette.accents, line);
   const { box, align } = textBox(spec, width, height);
-  const style = palette.isDark ? { ink: '#ffffff', card: '#0b0b14', cardOpacity: 0.5 } : { ink: '#101018', card: '#ffffff', cardOpacity: 0.72 };
+  const style = textStyle(palette.isDark);
   const text = renderTextBlocks(spec.texts, box, align, Math.min(width, height) * 0.15, style, glyphs);
   const mark = previewMark(width, height, glyphs);
 
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
+    svgOpen(width, height) +
     `<defs>${background}${fields.defs}` +
-    `<radialGradient id="vignette" cx="0.5" cy="0.5" r="0.75"><stop offset="0.55" stop-color="#000000" stop-opacity="0"/><stop offset="1" stop-color="#000000" stop-opacity="0.22"/></radialGradient>` +
+    VIGNETTE_DEF +
     `${glyphs.toSvg()}</defs>` +
     `<rect width="${width}" height="${height}" fill="url(#bg)"/>${fields.body}${shapes}` +
     `<rect width="${width}" height="${height}" fill="url(#vignette)"/>${text}${mark}</svg>`

@@ -7,12 +7,16 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { composeSvg } from './compose.ts';
 import { parsePrompt } from './prompt.ts';
+import { MAX_REFERENCES } from './reference-layout.ts';
+import { composeWithReferences, MAX_REFERENCE_PIXELS, ReferenceDecodeError } from './reference-render.ts';
 
 /**
  * The built-in offline engine: an honest, deterministic CPU renderer for development, demos, tests and
  * air-gapped previews. It is not a diffusion model and says so (label, image mark, provenance). It keeps
  * the request's contract: exact size, output format, seed (same request → same bytes), quoted text,
- * #RRGGBB colours and structured JSON prompts.
+ * #RRGGBB colours, structured JSON prompts and reference images, which it composites honestly: one
+ * reference fills the canvas under a tint of the palette (image-to-image), two to ten become a seeded
+ * collage labelled "image 1" … "image N" (see reference-layout.ts).
  *
  * It is stateless: submit only validates and names the request, poll renders it, so a worker that
  * restarts between the two simply renders again and gets the same bytes.
@@ -24,10 +28,16 @@ export const OFFLINE_SIZE_LIMITS: SizeLimits = { min_dimension: 64, max_dimensio
 
 const MAX_SEED = 4_294_967_295;
 
-/** A stable name for the request: the same request always gets the same id, across restarts. */
+/**
+ * A stable name for the request: the same request always gets the same id, across restarts. References
+ * count by a digest of their bytes, in order; a request without references keeps the id it had before
+ * references existed, so handles persisted by an earlier version still match.
+ */
 export function offlineRequestId(request: EngineRequest): string {
-  const { engineModel, prompt, width, height, seed, outputFormat, idempotencyKey } = request;
-  const digest = createHash('sha256').update(JSON.stringify([engineModel, prompt, width, height, seed, outputFormat, idempotencyKey])).digest('hex');
+  const { engineModel, prompt, width, height, seed, outputFormat, idempotencyKey, references } = request;
+  const fields: unknown[] = [engineModel, prompt, width, height, seed, outputFormat, idempotencyKey];
+  if (references.length > 0) fields.push(references.map((ref) => createHash('sha256').update(ref.bytes).digest('hex')));
+  const digest = createHash('sha256').update(JSON.stringify(fields)).digest('hex');
   return `offline_${digest.slice(0, 32)}`;
 }
 
@@ -43,7 +53,23 @@ function problemsWith(request: EngineRequest): string[] {
     problems.push(`seed must be a whole number from 0 to ${MAX_SEED}`);
   }
   if (typeof request.prompt !== 'string' || request.prompt.length > MAX_PROMPT_LENGTH) problems.push(`the prompt must be at most ${MAX_PROMPT_LENGTH} characters`);
+  problems.push(...referenceProblems(request.references));
   return problems;
+}
+
+const isDimension = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+function referenceProblems(references: EngineRequest['references']): string[] {
+  if (!Array.isArray(references)) return ['references must be a list'];
+  if (references.length > MAX_REFERENCES) return [`at most ${MAX_REFERENCES} reference images (got ${references.length})`];
+  return references.flatMap((ref, i) => {
+    const problems: string[] = [];
+    if (!Buffer.isBuffer(ref.bytes) || ref.bytes.length === 0) problems.push(`image ${i + 1} has no bytes`);
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(ref.format)) problems.push(`image ${i + 1} must be one of ${OUTPUT_FORMATS.join(', ')}`);
+    if (!isDimension(ref.width) || !isDimension(ref.height)) problems.push(`image ${i + 1} must have a positive whole width and height`);
+    else if (ref.width * ref.height > MAX_REFERENCE_PIXELS) problems.push(`image ${i + 1} must be at most ${MAX_REFERENCE_PIXELS} pixels`);
+    return problems;
+  });
 }
 
 function validate(request: EngineRequest): void {
@@ -67,8 +93,10 @@ function encode(image: Sharp, format: OutputFormat): Sharp {
 }
 
 export async function renderOffline(request: EngineRequest, seed: number): Promise<Buffer> {
-  const svg = composeSvg(parsePrompt(request.prompt), { width: request.width, height: request.height, seed });
-  return encode(sharp(Buffer.from(svg), { density: 72 }).removeAlpha(), request.outputFormat).toBuffer();
+  const spec = parsePrompt(request.prompt);
+  const canvas = { width: request.width, height: request.height, seed };
+  const image = request.references.length > 0 ? await composeWithReferences(spec, canvas, request.references) : sharp(Buffer.from(composeSvg(spec, canvas)), { density: 72 });
+  return encode(image.removeAlpha(), request.outputFormat).toBuffer();
 }
 
 export function createOfflineEngine(): ImageEngine {
@@ -94,6 +122,7 @@ export function createOfflineEngine(): ImageEngine {
       try {
         bytes = await renderOffline(request, seed);
       } catch (cause) {
+        if (cause instanceof ReferenceDecodeError) return { state: 'failed', code: 'engine_rejected_request', detail: cause.message, retryable: false };
         // Rendering is deterministic: what failed once fails again, so retrying would only waste time.
         throw new EngineError('engine_error', `The offline engine could not render the image: ${cause instanceof Error ? cause.message : String(cause)}`, {
           retryable: false,
