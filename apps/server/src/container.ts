@@ -23,6 +23,10 @@ import { createStaffService } from './modules/accounts/staff.ts';
 import { createGenerationRunner, type RunnerOptions } from './modules/generations/generation.runner.ts';
 import { runGenerationJob, sweepGenerationsJob } from './modules/generations/generations.jobs.ts';
 import { createGenerationsRepository } from './modules/generations/generations.repository.ts';
+import { createReferencesRepository } from './modules/generations/references.repository.ts';
+import { createReferenceLoader } from './modules/generations/references.loader.ts';
+import { createUploadRepository } from './modules/media/uploads.repository.ts';
+import { createUploadService } from './modules/media/uploads.service.ts';
 import { createGenerationService } from './modules/generations/generations.service.ts';
 import { createMediaRepository } from './modules/media/media.repository.ts';
 import { createMediaService, purgeObjectsJob } from './modules/media/media.service.ts';
@@ -75,7 +79,15 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const staff = createStaffService(db);
   const media = createMediaService({ repository: createMediaRepository(db), storage, imaging, jobs });
   const generationsRepository = createGenerationsRepository(db);
-  const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, jobs });
+  const uploads = createUploadService({ repository: createUploadRepository(db), storage, imaging });
+  const references = createReferencesRepository(db);
+  const loadReferences = createReferenceLoader({
+    references,
+    readUpload: (userId, id) => uploads.readUpload(userId, id),
+    readImage: (userId, id) => media.readForReference(userId, id),
+    fitWithin: (image, maxSide) => imaging.fitWithin(image, maxSide),
+  });
+  const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, references, jobs });
   const runner = createGenerationRunner({
     db,
     repository: generationsRepository,
@@ -85,6 +97,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     media,
     jobs,
     events,
+    loadReferences,
     clock,
     logger,
     options: {
@@ -111,6 +124,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     auth,
     apiKeys,
     staff,
+    uploads,
     generationsRepository,
     media,
     generations,

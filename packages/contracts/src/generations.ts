@@ -42,6 +42,12 @@ export const createGenerationSchema = z
     height: dimension.optional(),
     seed: z.number().int('must be a whole number').min(0).max(4_294_967_295).optional(),
     output_format: outputFormatSchema.optional(),
+    references: z
+      .array(z.uuid('each reference must be the id of one of your uploads or images'))
+      .max(10, 'at most 10 reference images')
+      .optional()
+      .describe('Reference images, in order ("image 1" … "image N" in the prompt): ids of your uploads (POST /v1/uploads) or of images you generated'),
+    parent: z.uuid('not a generation id').optional().describe('The generation this one refines; recorded in its version history'),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -49,6 +55,7 @@ export const createGenerationSchema = z
     const hasH = v.height !== undefined;
     if (hasW !== hasH) ctx.addIssue({ code: 'custom', path: [hasW ? 'height' : 'width'], message: 'give both width and height, or neither' });
     if (v.aspect_ratio && (hasW || hasH)) ctx.addIssue({ code: 'custom', path: ['aspect_ratio'], message: 'give either aspect_ratio or width and height, not both' });
+    if (v.references && new Set(v.references).size !== v.references.length) ctx.addIssue({ code: 'custom', path: ['references'], message: 'the same reference is listed twice' });
   });
 export type CreateGenerationInput = z.infer<typeof createGenerationSchema>;
 
@@ -81,6 +88,8 @@ export const generationSchema = z.object({
   cost_credits: z.number().int().nullable().describe('Credits charged; null until billing is enabled'),
   error: z.object({ code: failureCodeSchema, message: z.string() }).nullable(),
   images: z.array(imageSchema),
+  references: z.array(z.object({ id: z.string(), kind: z.enum(['upload', 'image']), thumbnail_url: z.string() })),
+  parent_id: z.string().nullable(),
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
@@ -92,6 +101,13 @@ export const generationPageSchema = z.object({
   next_cursor: z.string().nullable(),
 });
 export type GenerationPage = z.infer<typeof generationPageSchema>;
+
+/** A generation's version history: every generation linked to it by refinement (`parent`), and the links. */
+export const generationVersionsSchema = z.object({
+  data: z.array(generationSchema),
+  edges: z.array(z.object({ parent: z.string(), child: z.string() })),
+});
+export type GenerationVersions = z.infer<typeof generationVersionsSchema>;
 
 export const listGenerationsQuerySchema = z.object({
   cursor: z.string().max(200).optional(),

@@ -4,3 +4,4 @@ export * from './sizes.ts';
 export * from './generations.ts';
 export * from './accounts.ts';
 export * from './admin.ts';
+export * from './uploads.ts';

@@ -83,6 +83,26 @@ export interface GenerationsTable {
   updated_at: UpdatedAt;
   started_at: Date | null;
   completed_at: Date | null;
+  parent_id: string | null;
+}
+
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+  original_key: string;
+  thumbnail_key: string;
+  created_at: CreatedAt;
+}
+
+export interface GenerationReferencesTable {
+  generation_id: string;
+  position: number;
+  upload_id: string | null;
+  image_id: string | null;
 }
 
 /** EngineHandle as stored (adapters/providers/engine.ts). */
@@ -150,7 +170,11 @@ export interface DB {
   api_keys: ApiKeysTable;
   staff_grants: StaffGrantsTable;
   catalogue_overrides: CatalogueOverridesTable;
+  uploads: UploadsTable;
+  generation_references: GenerationReferencesTable;
 }
+
+export type UploadRow = Selectable<UploadsTable>;
 
 export type GenerationRow = Selectable<GenerationsTable>;
 export type NewGeneration = Insertable<GenerationsTable>;

@@ -53,6 +53,8 @@ export interface Imaging {
   thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer>;
   /** Several WebP thumbnails from one decode. */
   thumbnails(bytes: Buffer, maxSides: readonly number[]): Promise<Buffer[]>;
+  /** An image no larger than maxSide on its long side, in its own format (unchanged when it already fits). */
+  fitWithin(image: { bytes: Buffer; format: OutputFormat; width: number; height: number }, maxSide: number): Promise<{ bytes: Buffer; format: OutputFormat; width: number; height: number }>;
   convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
   /** The provenance fields of an image Atelier wrote, or null when it carries none. */
   readProvenance(bytes: Buffer): Promise<ProvenanceFields | null>;
@@ -190,7 +192,18 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     }
   }
 
-  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, convert, readProvenance, normalizeUpload };
+  async function fitWithin(image: { bytes: Buffer; format: OutputFormat; width: number; height: number }, maxSide: number) {
+    if (Math.max(image.width, image.height) <= maxSide) return image;
+    await readHeader(image.bytes);
+    try {
+      const { data, info } = await withFormat(open(image.bytes).autoOrient().resize(maxSide, maxSide, { fit: 'inside' }), image.format).toBuffer({ resolveWithObject: true });
+      return { bytes: data, format: image.format, width: info.width, height: info.height };
+    } catch (cause) {
+      throw classify(cause);
+    }
+  }
+
+  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, fitWithin, convert, readProvenance, normalizeUpload };
 }
 
 const megapixels = (pixels: number) => String(Math.round(pixels / 100_000) / 10);

@@ -11,8 +11,8 @@ const define = (m: z.input<typeof modelDefinitionSchema>): ModelDefinition => mo
 const bfl = (engine_model: string, amount: number): z.input<typeof modelDefinitionSchema>['routes'][number] => ({ engine: 'bfl', engine_model, cost: { amount, unit: 'bfl_credits' } });
 const fal = (engine_model: string, amount: number) => ({ engine: 'fal' as const, engine_model, cost: { amount, unit: 'usd' as const } });
 const replicate = (engine_model: string, amount: number) => ({ engine: 'replicate' as const, engine_model, cost: { amount, unit: 'usd' as const } });
-// Image-to-image and multi-reference join `workflows` when the generation API accepts references (issue 4).
-const flux2 = { default_output_format: 'jpeg' as const };
+const EDITING = ['text-to-image', 'image-to-image', 'multi-reference'] as const satisfies ModelDefinition['workflows'];
+const flux2 = { default_output_format: 'jpeg' as const, workflows: [...EDITING] };
 
 export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
   define({
@@ -20,6 +20,8 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
     label: 'Offline preview',
     description: 'A deterministic CPU renderer for trying every workflow without an engine key. Not a diffusion model.',
     default_output_format: 'png',
+    workflows: [...EDITING],
+    max_reference_images: 10,
     routes: [{ engine: 'offline', engine_model: 'offline' }],
   }),
   define({
@@ -81,6 +83,7 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
     id: 'openai-image',
     label: 'OpenAI-compatible image model',
     description: 'Whatever image model the configured OpenAI-compatible endpoint serves.',
+    workflows: [...EDITING],
     max_reference_images: 8,
     price_credits: 4,
     default_output_format: 'png',

@@ -38,7 +38,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub;
       chain = chain.then(async () => {
         try {
           const g = await deps.generations.get(userId, generationId);
-          const event: GenerationEvent = { type: 'generation.updated', generation: presentGeneration(g.row, g.images, { catalogue: deps.catalogue, basePath: '/api' }) };
+          const event: GenerationEvent = { type: 'generation.updated', generation: presentGeneration(g, { catalogue: deps.catalogue, basePath: '/api' }) };
           res.write(`event: generation.updated\ndata: ${JSON.stringify(event)}\n\n`);
         } catch (error) {
           if (error instanceof AppError && error.code === 'not_found') res.write(`event: generation.deleted\ndata: ${JSON.stringify({ id: generationId })}\n\n`);

@@ -4,7 +4,7 @@ import type { FailureCode, RouteDefinition } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
 import { ImagingError } from '#src/adapters/imaging/imaging.ts';
 import type { EngineHandleJson, GenerationRow } from '#src/db/schema.ts';
-import { EngineError, type EngineHandle, type EngineId, type EngineRequest, type EngineStatus, type ImageEngine } from '#src/adapters/providers/engine.ts';
+import { EngineError, type EngineHandle, type EngineId, type EngineRequest, type EngineStatus, type ImageEngine, type ReferenceImage } from '#src/adapters/providers/engine.ts';
 import { publishGenerationChanged, type EventHub } from '#src/events/event-hub.ts';
 import type { JobQueue } from '#src/jobs/queue.ts';
 import type { Clock } from '#src/lib/clock.ts';
@@ -48,6 +48,8 @@ export function createGenerationRunner(deps: {
   media: Pick<MediaService, 'storeOutput' | 'record' | 'discard'>;
   jobs: JobQueue;
   events: Pick<EventHub, 'sleepUnlessWoken' | 'wakeLocal'>;
+  /** Loads a generation's reference images (decrypted, sized for engines), in order. */
+  loadReferences: (userId: string, generationId: string) => Promise<ReferenceImage[]>;
   clock: Clock;
   logger: Logger;
   options: RunnerOptions;
@@ -59,8 +61,16 @@ export function createGenerationRunner(deps: {
   const leaseMs = options.leaseSeconds * 1000;
   const lease = () => new Date(clock.now().getTime() + leaseMs);
 
-  /** The model's routes available here; a generation whose model left the catalogue keeps the route it had. */
-  const routesOf = (gen: GenerationRow): Route[] => catalogue.get(gen.model_id)?.availableRoutes ?? [{ engine: gen.engine, engine_model: gen.engine_model, parameters: {} }];
+  /**
+   * The model's routes available here that take this many references (the same filter the service
+   * applied at creation, so route_index means the same list); a generation whose model left the
+   * catalogue keeps the route it had.
+   */
+  const routesOf = (gen: GenerationRow, referenceCount: number): Route[] => {
+    const model = catalogue.get(gen.model_id);
+    const routes = model?.availableRoutes.filter((r) => referenceCount <= (r.max_reference_images ?? model.max_reference_images));
+    return routes?.length ? routes : [{ engine: gen.engine, engine_model: gen.engine_model, parameters: {} }];
+  };
   const deadlineOf = (gen: GenerationRow) => gen.created_at.getTime() + (catalogue.get(gen.model_id)?.deadline_seconds ?? options.deadlineSeconds) * 1000;
 
   const finish = async (gen: GenerationRow, status: 'failed' | 'blocked', code: FailureCode, detail: string | null) => {
@@ -79,14 +89,14 @@ export function createGenerationRunner(deps: {
       return row;
     });
 
-  const toRequest = (gen: GenerationRow, route: Route, webhookUrl: string | null): EngineRequest => ({
+  const toRequest = (gen: GenerationRow, route: Route, webhookUrl: string | null, references: readonly ReferenceImage[]): EngineRequest => ({
     engineModel: route.engine_model,
     prompt: gen.prompt,
     width: gen.width,
     height: gen.height,
     seed: gen.seed,
     outputFormat: gen.output_format,
-    references: [],
+    references,
     parameters: route.parameters,
     idempotencyKey: `generation:${gen.id}`,
     webhookUrl,
@@ -206,8 +216,8 @@ export function createGenerationRunner(deps: {
     logger.warn({ generationId: gen.id, from: gen.engine, to: route.engine, reason: error.message }, 'failing over to the next route');
   };
 
-  const submit = async (gen: GenerationRow, route: Route, engine: ImageEngine): Promise<{ handle: EngineHandle; request: EngineRequest; immediate?: EngineStatus } | undefined> => {
-    const request = toRequest(gen, route, await newWebhookUrl(gen, engine.id));
+  const submit = async (gen: GenerationRow, route: Route, engine: ImageEngine, references: readonly ReferenceImage[]): Promise<{ handle: EngineHandle; request: EngineRequest; immediate?: EngineStatus } | undefined> => {
+    const request = toRequest(gen, route, await newWebhookUrl(gen, engine.id), references);
     // Synchronous engines (OpenAI-compatible, Replicate's Prefer: wait) can hold the call for minutes.
     const renewal = setInterval(() => void repository.systemRenewLease(gen.id, lease()).catch(() => undefined), leaseMs / 3);
     const submitted = await breakers.execute(route, () => engine.submit(request)).finally(() => clearInterval(renewal));
@@ -223,7 +233,15 @@ export function createGenerationRunner(deps: {
     async run(generationId: string): Promise<void> {
       const gen = await claim(generationId);
       if (!gen) return; // finished, canceled, deleted, or another worker holds the lease
-      const routes = routesOf(gen);
+      // References are reloaded on every attempt (stateless engines such as the offline one render from them).
+      let references: ReferenceImage[];
+      try {
+        references = await deps.loadReferences(gen.user_id, gen.id);
+      } catch (error) {
+        if (error instanceof EngineError && !error.retryable) return finish(gen, 'failed', error.code, error.message);
+        throw error;
+      }
+      const routes = routesOf(gen, references.length);
       const route = routes[gen.route_index] ?? routes[0]!;
       const engine = engines.get(route.engine);
       if (!engine) return finish(gen, 'failed', 'engine_unavailable', `engine "${route.engine}" is not configured on this server`);
@@ -236,9 +254,9 @@ export function createGenerationRunner(deps: {
         let status: EngineStatus | undefined;
         if (gen.engine_handle) {
           handle = gen.engine_handle;
-          request = toRequest(gen, route, null);
+          request = toRequest(gen, route, null, references);
         } else {
-          const submitted = await submit(gen, route, engine);
+          const submitted = await submit(gen, route, engine, references);
           if (!submitted) return;
           ({ handle, request } = submitted);
           status = submitted.immediate;

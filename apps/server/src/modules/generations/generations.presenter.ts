@@ -2,9 +2,13 @@ import type { Generation } from '@atelier/contracts';
 import { FAILURE_CODES } from '@atelier/contracts';
 import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
+import type { ReferenceRef } from './references.repository.ts';
 
 /** Copies fields explicitly: internal columns (leases, engine ids, operator details) never leave the server. */
-export function presentGeneration(row: GenerationRow, images: readonly ImageRow[], ctx: { catalogue: Catalogue; basePath: '/api' | '/v1' }): Generation {
+export function presentGeneration(
+  { row, images, references }: { row: GenerationRow; images: readonly ImageRow[]; references: readonly (ReferenceRef | null)[] },
+  ctx: { catalogue: Catalogue; basePath: '/api' | '/v1' },
+): Generation {
   const model = ctx.catalogue.get(row.model_id);
   return {
     id: row.id,
@@ -32,6 +36,8 @@ export function presentGeneration(row: GenerationRow, images: readonly ImageRow[
       thumbnail_url: `${ctx.basePath}/images/${image.id}/thumbnail`,
       preview_url: `${ctx.basePath}/images/${image.id}/preview`,
     })),
+    references: references.filter((ref): ref is ReferenceRef => ref !== null).map((ref) => ({ id: ref.id, kind: ref.kind, thumbnail_url: `${ctx.basePath}/${ref.kind === 'upload' ? 'uploads' : 'images'}/${ref.id}/thumbnail` })),
+    parent_id: row.parent_id,
     created_at: row.created_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,
     completed_at: row.completed_at?.toISOString() ?? null,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createGenerationSchema, generationPageSchema, generationSchema, idParamSchema, listGenerationsQuerySchema } from '@atelier/contracts';
+import { createGenerationSchema, generationPageSchema, generationSchema, generationVersionsSchema, idParamSchema, listGenerationsQuerySchema } from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
@@ -13,7 +13,7 @@ const idempotencyHeaders = z.object({ 'idempotency-key': z.string().optional() }
 export function registerGenerationRoutes(app: FastifyInstance, deps: { generations: GenerationService; catalogue: Catalogue; surface: ApiSurface; createRateLimit: number }) {
   const { prefix, auth, tags } = deps.surface;
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const present = (g: GenerationWithImages) => presentGeneration(g.row, g.images, { catalogue: deps.catalogue, basePath: prefix });
+  const present = (g: GenerationWithImages) => presentGeneration(g, { catalogue: deps.catalogue, basePath: prefix });
 
   r.post(
     `${prefix}/generations`,
@@ -48,6 +48,15 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
     `${prefix}/generations/:id`,
     { config: { auth }, schema: { tags, summary: 'Get a generation', params: idParamSchema, response: { 200: generationSchema } } },
     async (request) => present(await deps.generations.get(requireActor(request.actor).userId, request.params.id)),
+  );
+
+  r.get(
+    `${prefix}/generations/:id/versions`,
+    { config: { auth }, schema: { tags, summary: "A generation's version history (refinements, as a graph)", params: idParamSchema, response: { 200: generationVersionsSchema } } },
+    async (request) => {
+      const { items, edges } = await deps.generations.versions(requireActor(request.actor).userId, request.params.id);
+      return { data: items.map(present), edges };
+    },
   );
 
   r.post(

@@ -94,6 +94,14 @@ export function createMediaService(deps: { repository: MediaRepository; storage:
       return { bytes, contentType: CONTENT_TYPES[target], filename: `atelier-${image.generation_id}.${EXTENSIONS[target]}` };
     },
 
+    /** An output's original, decrypted, for use as a reference image in a new generation (owner only). */
+    async readForReference(userId: string, imageId: string): Promise<{ bytes: Buffer; format: OutputFormat; width: number; height: number } | undefined> {
+      const image = await repository.getForUser(userId, imageId);
+      if (!image) return undefined;
+      const bytes = await storage.get(image.original_key, ctx(userId, 'output'));
+      return bytes ? { bytes, format: image.format, width: image.width, height: image.height } : undefined;
+    },
+
     /** Within the deleting transaction: schedules the generation's objects for removal once it commits. */
     async schedulePurgeForGeneration(trx: Transaction<DB>, userId: string, generationId: string): Promise<void> {
       const rows = await repository.listKeysForGeneration(trx, userId, generationId);
