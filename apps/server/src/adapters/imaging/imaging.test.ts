@@ -232,3 +232,15 @@ describe('normalizeUpload', () => {
     await expectImagingError(imaging.normalizeUpload(jpeg.subarray(0, jpeg.length - 100), limits), 'corrupt');
   });
 });
+
+describe('fitWithin (references sized for engines)', () => {
+  it('shrinks an image to the long-side limit in its own format, and leaves a small one untouched', async () => {
+    const imaging = createImaging();
+    const big = await sharp({ create: { width: 3000, height: 1500, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+    const fitted = await imaging.fitWithin({ bytes: big, format: 'jpeg', width: 3000, height: 1500 }, 2048);
+    expect([fitted.width, fitted.height, fitted.format]).toEqual([2048, 1024, 'jpeg']);
+    expect((await sharp(fitted.bytes).metadata()).width).toBe(2048);
+    const small = { bytes: big, format: 'jpeg' as const, width: 1000, height: 500 };
+    expect(await imaging.fitWithin(small, 2048)).toBe(small);
+  });
+});
