@@ -3,6 +3,7 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineHandle, EngineHealth, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, bflFetch, bflJson, errorFromResponse, isKeyAllowedFor, normaliseBaseUrl, parseResponseUrl } from './bfl-http.ts';
 import type { BflHttpConfig } from './bfl-http.ts';
+import { readCapped, resultTooLarge } from '../http-body.ts';
 
 /**
  * Black Forest Labs API (api.bfl.ai) as an ImageEngine: submit → poll `polling_url` → download
@@ -177,7 +178,7 @@ export function createBflEngine(opts: BflEngineOptions): ImageEngine {
           await res.body?.cancel();
           throw new EngineError('invalid_output', `BFL result is not an image (content-type "${type || 'none'}")`, { retryable: false });
         }
-        const bytes = await readCapped(res, maxResultBytes);
+        const bytes = await readCapped(res, maxResultBytes, resultTooLarge('BFL', maxResultBytes));
         if (bytes.length === 0) throw new EngineError('invalid_output', 'BFL result is empty', { retryable: false });
         return bytes;
       });
@@ -203,29 +204,6 @@ function referenceFields(request: EngineRequest): Record<string, string> {
   return Object.fromEntries(request.references.map((ref, i) => [i === 0 ? 'input_image' : `input_image_${i + 1}`, ref.bytes.toString('base64')]));
 }
 
-async function readCapped(res: Response, limit: number): Promise<Buffer> {
-  const tooLarge = () => new EngineError('invalid_output', `BFL result is larger than ${Math.round(limit / 1024 / 1024)} MB`, { retryable: false });
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** The account's credit balance (1 credit = $0.01), for the engine status page. */
 export async function getBflCredits(opts: { apiKey: string; baseUrl?: string; fetch?: typeof fetch; requestTimeoutMs?: number; signal?: AbortSignal }): Promise<number> {

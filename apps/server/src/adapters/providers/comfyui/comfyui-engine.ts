@@ -4,7 +4,8 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineHandle, EngineHealth, EngineRequest, EngineResult, EngineStatus, ImageEngine, ReferenceImage, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { DEFAULT_MODELS, buildGraph, graphParameters, isTemplateName } from './comfyui-graphs.ts';
 import type { ComfyTemplateName, TemplateModels } from './comfyui-graphs.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, authorizationFor, comfyFetch, comfyJson, errorFromResponse, normaliseServerUrl, readCapped } from './comfyui-http.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, authorizationFor, comfyFetch, comfyJson, errorFromResponse, normaliseServerUrl } from './comfyui-http.ts';
+import { readCapped, resultTooLarge } from '../http-body.ts';
 import type { ComfyHttpConfig, ComfyUiAuth } from './comfyui-http.ts';
 import { createServerSocket } from './comfyui-socket.ts';
 import type { ServerSocket, WebSocketConstructor } from './comfyui-socket.ts';
@@ -223,7 +224,7 @@ export function createComfyUiEngine(opts: ComfyUiEngineOptions): ComfyUiEngine {
           await res.body?.cancel();
           throw new EngineError('invalid_output', `ComfyUI result is not an image (content-type "${type || 'none'}")`, { retryable: false });
         }
-        const bytes = await readCapped(res, maxResultBytes);
+        const bytes = await readCapped(res, maxResultBytes, resultTooLarge('ComfyUI', maxResultBytes));
         if (bytes.length === 0) throw new EngineError('invalid_output', 'ComfyUI result is empty', { retryable: false });
         return bytes;
       });

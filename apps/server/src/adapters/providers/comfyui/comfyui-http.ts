@@ -185,27 +185,3 @@ export function errorFromResponse(status: number, headers: Headers, body: unknow
   return new EngineError('engine_rejected_request', message(base), { retryable: false, httpStatus: status });
 }
 
-/** Reads a body up to `limit` bytes; a larger one is `invalid_output`. */
-export async function readCapped(res: Response, limit: number): Promise<Buffer> {
-  const tooLarge = () => new EngineError('invalid_output', `ComfyUI result is larger than ${Math.round(limit / 1024 / 1024)} MB`, { retryable: false });
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}

@@ -2,6 +2,7 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineResult } from '#src/adapters/providers/engine.ts';
 import { errorFromAnswer, falFetch } from './fal-http.ts';
 import type { FalHttpConfig } from './fal-http.ts';
+import { readCapped, resultTooLarge } from '../http-body.ts';
 
 /**
  * Downloading a fal result at once: CDN URLs (v3.fal.media) are public and may be given a short
@@ -10,36 +11,13 @@ import type { FalHttpConfig } from './fal-http.ts';
 
 export const DEFAULT_MAX_RESULT_BYTES = 50 * 1024 * 1024;
 
-const tooLarge = (limit: number) => new EngineError('invalid_output', `fal result is larger than ${Math.round(limit / 1024 / 1024)} MB`, { retryable: false });
 
-export async function readCapped(res: Response, limit: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw tooLarge(limit);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
 
 export async function downloadResult(cfg: FalHttpConfig, result: EngineResult, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   if (result.kind === 'bytes') {
     // sync_mode: the image came inline as a data URI and was decoded while polling.
     if (result.bytes.length === 0) throw new EngineError('invalid_output', 'fal result is empty', { retryable: false });
-    if (result.bytes.length > maxBytes) throw tooLarge(maxBytes);
+    if (result.bytes.length > maxBytes) throw resultTooLarge('fal', maxBytes)();
     return result.bytes;
   }
   const url = URL.canParse(result.url) ? new URL(result.url) : null;
@@ -61,7 +39,7 @@ export async function downloadResult(cfg: FalHttpConfig, result: EngineResult, m
       await res.body?.cancel();
       throw new EngineError('invalid_output', `fal result is not an image (content-type "${type || 'none'}")`, { retryable: false });
     }
-    const bytes = await readCapped(res, maxBytes);
+    const bytes = await readCapped(res, maxBytes, resultTooLarge('fal', maxBytes));
     if (bytes.length === 0) throw new EngineError('invalid_output', 'fal result is empty', { retryable: false });
     return bytes;
   });

@@ -7,7 +7,8 @@ import {
 } from './openai-http.ts';
 import type { OpenAiHttpConfig } from './openai-http.ts';
 import { buildImagesCall } from './openai-request.ts';
-import { createResultCache, looksLikeImage, readCapped, resultTooLarge, statusFromResponse } from './openai-results.ts';
+import { createResultCache, looksLikeImage, resultTooLarge, statusFromResponse } from './openai-results.ts';
+import { readCapped } from '../http-body.ts';
 
 /**
  * Any OpenAI-compatible Images API as an ImageEngine: OpenAI itself (gpt-image, DALL·E), LocalAI-style

@@ -60,29 +60,6 @@ export function statusFromResponse(body: unknown, opts: { maxResultBytes: number
 
 const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
-/** Reads a body up to `limit` bytes; `tooLarge` makes the error for anything longer. */
-export async function readCapped(res: Response, limit: number, tooLarge: () => Error): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
 
 export const resultTooLarge = (limit: number) => () =>
   new EngineError('invalid_output', `The OpenAI-compatible result is larger than ${megabytes(limit)} MB`, { retryable: false });

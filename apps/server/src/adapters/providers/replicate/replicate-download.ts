@@ -1,6 +1,7 @@
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import { errorFromResponse, isTokenAllowedFor, parseResponseUrl, replicateFetch } from './replicate-http.ts';
 import type { ReplicateHttpConfig } from './replicate-http.ts';
+import { readCapped, resultTooLarge } from '../http-body.ts';
 
 /**
  * Downloading a prediction's output at once: Replicate deletes API predictions' outputs after an hour.
@@ -37,7 +38,7 @@ export async function downloadOutput(cfg: ReplicateHttpConfig, rawUrl: string, m
       await res.body?.cancel();
       throw new EngineError('invalid_output', `Replicate output is not an image (content-type "${type}")`, { retryable: false });
     }
-    const bytes = await readCapped(res, maxBytes);
+    const bytes = await readCapped(res, maxBytes, resultTooLarge('Replicate', maxBytes));
     if (bytes.length === 0) throw new EngineError('invalid_output', 'Replicate output is empty', { retryable: false });
     if (!isImageType && !looksLikeImage(bytes)) {
       throw new EngineError('invalid_output', `Replicate output is not an image (content-type "${type || 'none'}")`, { retryable: false });
@@ -46,26 +47,3 @@ export async function downloadOutput(cfg: ReplicateHttpConfig, rawUrl: string, m
   });
 }
 
-async function readCapped(res: Response, limit: number): Promise<Buffer> {
-  const tooLarge = () => new EngineError('invalid_output', `Replicate output is larger than ${Math.round(limit / 1024 / 1024)} MB`, { retryable: false });
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}

@@ -1,0 +1,34 @@
+import { EngineError } from './engine.ts';
+
+/** Shared by the engine adapters: reading engine results without trusting their size. */
+
+/** The error for a result over the size cap, naming the engine. */
+export const resultTooLarge = (engineName: string, limit: number) => () =>
+  new EngineError('invalid_output', `${engineName} result is larger than ${Math.round(limit / 1024 / 1024)} MB`, { retryable: false });
+
+/**
+ * Reads a response body up to `limit` bytes: a declared Content-Length over the limit is refused before
+ * reading, and a body that grows past it is cancelled mid-stream, so a hostile engine cannot fill memory.
+ */
+export async function readCapped(res: Response, limit: number, tooLarge: () => Error): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
