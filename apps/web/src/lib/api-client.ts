@@ -95,21 +95,84 @@ export async function request<S extends z.ZodType | undefined = undefined>(path:
 
 async function toApiError(response: Response): Promise<ApiError> {
   const json: unknown = await response.json().catch(() => undefined);
+  return errorFromBody(response.status, json);
+}
+
+function errorFromBody(status: number, json: unknown): ApiError {
   const ours = errorResponseSchema.safeParse(json);
   if (ours.success) {
     const { code, message, fields, details } = ours.data.error;
-    return new ApiError({ status: response.status, code, message, fields, details, requestId: ours.data.requestId });
+    return new ApiError({ status, code, message, fields, details, requestId: ours.data.requestId });
   }
   const auth = betterAuthErrorSchema.safeParse(json);
   if (auth.success) {
-    return new ApiError({ status: response.status, code: auth.data.code ?? `http_${response.status}`, message: auth.data.message });
+    return new ApiError({ status, code: auth.data.code ?? `http_${status}`, message: auth.data.message });
   }
-  return new ApiError({ status: response.status, code: `http_${response.status}`, message: fallbackMessage(response.status) });
+  return new ApiError({ status, code: `http_${status}`, message: fallbackMessage(status) });
+}
+
+interface UploadOptions<S extends z.ZodType> {
+  schema: S;
+  /** Called with the fraction of the request body sent so far (0–1). */
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * POSTs one file as multipart/form-data (field `file`). XMLHttpRequest rather than fetch, because only it
+ * reports upload progress. No Content-Type is set: the browser writes the multipart boundary itself.
+ * Same origin, so the browser sends Sec-Fetch-Site: same-origin and the CSRF check passes.
+ */
+export function uploadFile<S extends z.ZodType>(path: string, file: File, options: UploadOptions<S>): Promise<z.infer<S>> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.open('POST', path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.responseType = 'text';
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && event.total > 0) options.onProgress?.(event.loaded / event.total);
+    });
+    const onAbort = () => xhr.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const parse = (): unknown => {
+      try {
+        return JSON.parse(xhr.responseText) as unknown;
+      } catch {
+        return undefined;
+      }
+    };
+    xhr.addEventListener('load', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      const json = parse();
+      if (xhr.status < 200 || xhr.status >= 300) {
+        reject(errorFromBody(xhr.status, json));
+        return;
+      }
+      const parsed = options.schema.safeParse(json);
+      if (!parsed.success) {
+        console.error(`Unexpected response from POST ${path}`, z.prettifyError(parsed.error), json);
+        reject(new ApiError({ status: xhr.status, code: 'invalid_response', message: 'The server sent a response this version of the studio does not understand.' }));
+        return;
+      }
+      resolve(parsed.data as z.infer<S>);
+    });
+    xhr.addEventListener('error', () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(new ApiError({ status: 0, code: 'network_error', message: 'Could not reach the server. Check your connection and try again.' }));
+    });
+    xhr.addEventListener('abort', () => reject(new DOMException('The upload was canceled.', 'AbortError')));
+    xhr.send(form);
+  });
 }
 
 function fallbackMessage(status: number): string {
   if (status === 401) return 'Your session has ended. Sign in again.';
   if (status === 404) return 'Not found.';
+  // A reverse proxy may refuse a large upload with its own bare 413 page, before the server sees it.
+  if (status === 413) return 'The file is too large for the server to accept.';
   if (status === 429) return 'Too many requests. Wait a moment and try again.';
   if (status >= 500) return 'The server had a problem. Try again in a moment.';
   return `The request failed (HTTP ${status}).`;

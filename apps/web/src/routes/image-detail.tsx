@@ -77,6 +77,14 @@ export function Component() {
     return () => document.removeEventListener('keydown', onKey);
   }, [step]);
 
+  const openVersion = useCallback(
+    (id: string) => {
+      currentId.current = id;
+      goTo(id);
+    },
+    [goTo],
+  );
+
   // After a delete, show the neighbour (the next older, else the newer one), or go back to the grid.
   const onDeleted = () => {
     const neighbour = nextId ?? prevId;
@@ -101,6 +109,7 @@ export function Component() {
           prev={prev}
           next={next}
           position={index >= 0 ? `${index + 1} of ${items.length}${hasNextPage ? '+' : ''}` : null}
+          onOpen={openVersion}
         />
       ) : generation.isError ? (
         <div className="detail-missing" role="alert">

@@ -147,3 +147,42 @@ export const CpuIcon = icon('Cpu', (
     <path d="M9.5 2.5v4M14.5 2.5v4M9.5 17.5v4M14.5 17.5v4M2.5 9.5h4M2.5 14.5h4M17.5 9.5h4M17.5 14.5h4" />
   </>
 ));
+export const RefineIcon = icon('Refine', (
+  <>
+    <path d="M4.5 19.5l10-10" />
+    <path d="M13 8l3 3" />
+    <path d="M17.5 3.5l.7 1.8 1.8.7-1.8.7-.7 1.8-.7-1.8-1.8-.7 1.8-.7z" />
+    <path d="M8 4l.5 1.2 1.2.5-1.2.5L8 7.4l-.5-1.2-1.2-.5 1.2-.5z" />
+  </>
+));
+export const ImagePlusIcon = icon('ImagePlus', (
+  <>
+    <path d="M20.5 12.5v4.5a2.5 2.5 0 0 1-2.5 2.5H6a2.5 2.5 0 0 1-2.5-2.5V7A2.5 2.5 0 0 1 6 4.5h6.5" />
+    <circle cx="9" cy="10" r="1.6" />
+    <path d="M20.5 16l-4.2-4.2-8.8 7.7" />
+    <path d="M18.5 3v6M15.5 6h6" />
+  </>
+));
+export const UploadIcon = icon('Upload', (
+  <>
+    <path d="M12 15.5V4.5" />
+    <path d="M7 9l5-5 5 5" />
+    <path d="M5 19.5h14" />
+  </>
+));
+export const MoreIcon = icon('More', (
+  <>
+    <circle cx="6" cy="12" r="1.2" fill="currentColor" stroke="none" />
+    <circle cx="12" cy="12" r="1.2" fill="currentColor" stroke="none" />
+    <circle cx="18" cy="12" r="1.2" fill="currentColor" stroke="none" />
+  </>
+));
+export const BranchIcon = icon('Branch', (
+  <>
+    <circle cx="6.5" cy="5.5" r="2" />
+    <circle cx="6.5" cy="18.5" r="2" />
+    <circle cx="17.5" cy="8.5" r="2" />
+    <path d="M6.5 7.5v9" />
+    <path d="M17.5 10.5c0 4-11 2.5-11 6" />
+  </>
+));

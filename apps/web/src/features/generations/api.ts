@@ -1,4 +1,4 @@
-import { generationPageSchema, generationSchema, type CreateGenerationInput, type Generation, type OutputFormat } from '@atelier/contracts';
+import { generationPageSchema, generationSchema, generationVersionsSchema, type CreateGenerationInput, type Generation, type OutputFormat } from '@atelier/contracts';
 import { request } from '#/lib/api-client';
 
 export const PAGE_SIZE = 30;
@@ -7,6 +7,7 @@ export const generationKeys = {
   all: ['generations'] as const,
   list: () => ['generations', 'list'] as const,
   detail: (id: string) => ['generations', 'detail', id] as const,
+  versions: (id: string) => ['generations', 'versions', id] as const,
 };
 
 export function listGenerations(cursor: string | null, signal?: AbortSignal) {
@@ -17,6 +18,11 @@ export function listGenerations(cursor: string | null, signal?: AbortSignal) {
 
 export function getGeneration(id: string, signal?: AbortSignal) {
   return request(`/api/generations/${encodeURIComponent(id)}`, { schema: generationSchema, signal });
+}
+
+/** The version graph around a generation: everything linked to it by refinement, and the links. */
+export function getGenerationVersions(id: string, signal?: AbortSignal) {
+  return request(`/api/generations/${encodeURIComponent(id)}/versions`, { schema: generationVersionsSchema, signal });
 }
 
 export function createGeneration(input: CreateGenerationInput, idempotencyKey: string) {

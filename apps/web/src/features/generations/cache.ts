@@ -1,5 +1,5 @@
 import type { InfiniteData, QueryClient } from '@tanstack/react-query';
-import type { Generation, GenerationPage } from '@atelier/contracts';
+import type { Generation, GenerationPage, GenerationVersions } from '@atelier/contracts';
 import { generationKeys, listGenerations } from './api';
 
 /**
@@ -75,6 +75,24 @@ export function upsertGeneration(client: QueryClient, generation: Generation): v
     }
     return { ...data, pages };
   });
+  client.setQueriesData<GenerationVersions>({ queryKey: ['generations', 'versions'] }, (data) => data && mergeVersion(data, generation));
+}
+
+/**
+ * Keeps open version graphs live: a known version is updated in place, and a new generation whose parent
+ * is in the graph (a refinement made just now, here or elsewhere) joins it with its edge.
+ */
+export function mergeVersion(data: GenerationVersions, generation: Generation): GenerationVersions {
+  const index = data.data.findIndex((g) => g.id === generation.id);
+  if (index !== -1) {
+    if (!isNotOlder(data.data[index]!, generation)) return data;
+    const next = data.data.slice();
+    next[index] = generation;
+    return { ...data, data: next };
+  }
+  const parent = generation.parent_id;
+  if (!parent || !data.data.some((g) => g.id === parent)) return data;
+  return { data: [...data.data, generation], edges: [...data.edges, { parent, child: generation.id }] };
 }
 
 export function removeGeneration(client: QueryClient, id: string): void {
@@ -84,6 +102,9 @@ export function removeGeneration(client: QueryClient, id: string): void {
     data && { ...data, pages: data.pages.map((page) => (page.data.some((g) => g.id === id) ? { ...page, data: page.data.filter((g) => g.id !== id) } : page)) },
   );
   client.removeQueries({ queryKey: generationKeys.detail(id), exact: true });
+  client.removeQueries({ queryKey: generationKeys.versions(id), exact: true });
+  // How the graph closes over a deleted version is the server's business: ask again.
+  void client.invalidateQueries({ queryKey: ['generations', 'versions'], predicate: (q) => (q.state.data as GenerationVersions | undefined)?.data.some((g) => g.id === id) ?? false });
 }
 
 /** All loaded generations, newest first, without duplicates. */
@@ -113,6 +134,7 @@ export async function refreshAfterReconnect(client: QueryClient): Promise<void> 
     for (const generation of page.data.slice().reverse()) upsertGeneration(client, generation);
   }
   await client.invalidateQueries({ queryKey: ['generations', 'detail'], refetchType: 'active' });
+  await client.invalidateQueries({ queryKey: ['generations', 'versions'], refetchType: 'active' });
 }
 
 /** Forgets what events told us (on sign-out). */

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
-import { ASPECT_RATIOS, type AspectRatio, type Generation, type OutputFormat } from '@atelier/contracts';
+import { ASPECT_RATIOS, type AspectRatio, type Generation, type Image, type Model, type OutputFormat } from '@atelier/contracts';
+import { setReferences } from '#/features/references/reference-store';
 
 /**
  * What is in the generate panel. It lives outside React so "Reuse prompt" in the detail view can fill it,
@@ -67,18 +68,52 @@ export function useDraft(): Draft {
   );
 }
 
-/** Fills the panel from an earlier generation (everything needed to reproduce it) and focuses the prompt. */
-export function reuseGeneration(g: Generation): void {
+/** The draft as it is now, for event handlers that must not re-render on every keystroke. */
+export function getDraft(): Draft {
+  return draft;
+}
+
+/** The model the panel uses: the one chosen, else the first the server offers. */
+export function selectedModel(models: readonly Model[], modelId: string | null): Model | undefined {
+  return models.find((m) => m.id === modelId) ?? models[0];
+}
+
+function settingsOf(g: Generation): Partial<Draft> {
   const ratio = ASPECT_RATIOS.find((r) => r === g.aspect_ratio);
-  updateDraft({
+  return {
     prompt: g.prompt,
     modelId: g.model,
     sizeMode: ratio ? 'ratio' : 'custom',
     aspectRatio: ratio ?? draft.aspectRatio,
     width: String(g.width),
     height: String(g.height),
-    seed: g.seed === null ? '' : String(g.seed),
     outputFormat: g.output_format,
+  };
+}
+
+/**
+ * Fills the panel from an earlier generation (everything needed to reproduce it: settings, seed and its
+ * reference images, in order) and focuses the prompt.
+ */
+export function reuseGeneration(g: Generation): void {
+  updateDraft({ ...settingsOf(g), seed: g.seed === null ? '' : String(g.seed) });
+  setReferences(
+    g.references.map((r, i) => ({ kind: r.kind, id: r.id, thumbnailUrl: r.thumbnail_url, name: `Reference ${i + 1} of the reused image` })),
+    null,
+  );
+  requestPromptFocus();
+}
+
+/**
+ * Starts an edit of a finished image: its prompt and settings, the image itself as reference 1 and the
+ * generation as the parent, so the result becomes its next version. A fresh seed: the point is a new take.
+ */
+export function refineGeneration(g: Generation, image: Image, modelId: string): void {
+  updateDraft({ ...settingsOf(g), modelId, seed: '' });
+  setReferences([{ kind: 'image', id: image.id, thumbnailUrl: image.thumbnail_url, name: 'The image being refined' }], {
+    id: g.id,
+    thumbnailUrl: image.thumbnail_url,
+    prompt: g.prompt,
   });
   requestPromptFocus();
 }

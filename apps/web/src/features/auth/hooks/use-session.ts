@@ -2,6 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from 'react-router';
 import { resetGenerationCache } from '#/features/generations/cache';
 import { resetDraft } from '#/features/generations/draft-store';
+import { resetReferences } from '#/features/references/reference-store';
 import { meQuery, signOut } from '../api';
 
 export function useMe() {
@@ -17,6 +18,7 @@ export function useSignOut() {
       // Whatever the server said, forget everything this user saw.
       client.clear();
       resetDraft();
+      resetReferences();
       resetGenerationCache();
       client.setQueryData(meQuery.queryKey, null);
       await navigate('/sign-in', { replace: true });

@@ -2,9 +2,11 @@ import { memo, useState } from 'react';
 import { Link } from 'react-router';
 import type { Generation } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
-import { AlertIcon, DownloadIcon, ImageIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
+import { AlertIcon, DownloadIcon, ImageIcon, ImagePlusIcon, MoreIcon, RefineIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
+import { Menu } from '#/components/ui/menu';
 import { ProgressBar } from '#/components/ui/progress';
 import { formatDuration } from '#/lib/format';
+import { IMAGE_DRAG_TYPE } from '#/features/references/rules';
 import { downloadFileName, downloadUrl } from '../api';
 import { useNow } from '../hooks/use-now';
 import { STATUS_LABEL, isActive, progressLabel } from '../status';
@@ -15,10 +17,12 @@ interface GenerationCardProps {
   onReuse: (g: Generation) => void;
   onDelete: (g: Generation) => void;
   onCancel: (g: Generation) => void;
+  onRefine: (g: Generation) => void;
+  onUseAsReference: (g: Generation) => void;
   isCanceling: boolean;
 }
 
-export const GenerationCard = memo(function GenerationCard({ generation: g, onReuse, onDelete, onCancel, isCanceling }: GenerationCardProps) {
+export const GenerationCard = memo(function GenerationCard({ generation: g, onReuse, onDelete, onCancel, onRefine, onUseAsReference, isCanceling }: GenerationCardProps) {
   const image = g.images[0];
   const active = isActive(g);
   const [isBroken, setBroken] = useState(false);
@@ -29,7 +33,16 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
 
   return (
     <li className={`gen-card gen-card--${g.status}`} style={{ flexGrow: ratio, flexBasis: `calc(var(--row-h) * ${ratio.toFixed(4)})`, aspectRatio: String(ratio) }}>
-      <Link to={`/images/${g.id}`} state={{ fromGrid: true }} className="gen-card__link" aria-label={`${STATUS_LABEL[g.status]}: ${shortPrompt}`}>
+      <Link
+        to={`/images/${g.id}`}
+        state={{ fromGrid: true }}
+        className="gen-card__link"
+        aria-label={`${STATUS_LABEL[g.status]}: ${shortPrompt}`}
+        // Dragged onto the generate panel, a finished image becomes a reference.
+        onDragStart={(event) => {
+          if (g.status === 'succeeded' && image) event.dataTransfer.setData(IMAGE_DRAG_TYPE, JSON.stringify({ id: image.id, thumbnailUrl: image.thumbnail_url, name: g.prompt }));
+        }}
+      >
         {g.status === 'succeeded' && image && !isBroken ? (
           <img
             className="gen-card__img"
@@ -60,9 +73,16 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
         </div>
       ) : (
         <div className="gen-card__actions">
-          <IconButton label="Reuse prompt and settings" size="sm" variant="secondary" onClick={() => onReuse(g)}>
-            <ReuseIcon size={15} />
-          </IconButton>
+          {g.status === 'succeeded' && image && (
+            <>
+              <IconButton label="Refine: edit this image into a new version" size="sm" variant="secondary" onClick={() => onRefine(g)}>
+                <RefineIcon size={15} />
+              </IconButton>
+              <IconButton label="Use as reference" size="sm" variant="secondary" onClick={() => onUseAsReference(g)}>
+                <ImagePlusIcon size={15} />
+              </IconButton>
+            </>
+          )}
           {image && (
             <a
               className="btn btn--secondary btn--sm btn--icon"
@@ -74,9 +94,18 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
               <DownloadIcon size={15} />
             </a>
           )}
-          <IconButton label="Delete" size="sm" variant="secondary" className="gen-card__delete" onClick={() => onDelete(g)}>
-            <TrashIcon size={15} />
-          </IconButton>
+          <Menu
+            label="More actions"
+            items={[
+              { key: 'reuse', label: 'Reuse prompt and settings', icon: <ReuseIcon size={15} />, onSelect: () => onReuse(g) },
+              { key: 'delete', label: 'Delete', icon: <TrashIcon size={15} />, tone: 'danger', onSelect: () => onDelete(g) },
+            ]}
+            trigger={(props) => (
+              <button {...props} type="button" className="btn btn--secondary btn--sm btn--icon" aria-label="More actions" title="More actions">
+                <MoreIcon size={15} />
+              </button>
+            )}
+          />
         </div>
       )}
     </li>

@@ -2,7 +2,7 @@ import { useEffect, useId, useState, type ReactNode } from 'react';
 import { ENGINE_LABELS, type Generation, type OutputFormat } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
 import { ConfirmDialog } from '#/components/ui/confirm-dialog';
-import { AlertIcon, ChevronDownIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
+import { AlertIcon, ChevronDownIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ImagePlusIcon, RefineIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
 import { Menu } from '#/components/ui/menu';
 import { ProgressBar } from '#/components/ui/progress';
 import { useToast } from '#/components/ui/toast';
@@ -13,8 +13,10 @@ import { downloadFileName, downloadUrl } from '../api';
 import { reuseGeneration } from '../draft-store';
 import { useCancelGeneration, useDeleteGeneration } from '../hooks/use-generation-mutations';
 import { useNow } from '../hooks/use-now';
+import { useReferenceActions } from '../hooks/use-reference-actions';
 import { isActive, progressLabel } from '../status';
 import { StatusBadge } from './status-badge';
+import { VersionTree } from './version-tree';
 import './generation-detail.css';
 
 const FORMATS: { value: OutputFormat; label: string }[] = [
@@ -32,12 +34,15 @@ interface GenerationDetailProps {
   prev: (() => void) | null;
   next: (() => void) | null;
   position: string | null;
+  /** Shows another generation in this dialog (a version from the version graph). */
+  onOpen: (id: string) => void;
 }
 
-export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, prev, next, position }: GenerationDetailProps) {
+export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, prev, next, position, onOpen }: GenerationDetailProps) {
   const toast = useToast();
   const cancel = useCancelGeneration();
   const remove = useDeleteGeneration();
+  const { refine, addAsReference } = useReferenceActions();
   const [imageIndex, setImageIndex] = useState(0);
   const [isConfirmingDelete, setConfirmingDelete] = useState(false);
   const image = g.images[imageIndex] ?? g.images[0];
@@ -144,7 +149,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           </button>
         </section>
 
-        <div className="detail__actions">
+        <div className="detail__actions detail__actions--primary">
           {image && (
             <div className="split-button">
               <a className="btn btn--primary btn--md split-button__main" href={downloadUrl(image.url)} download={downloadFileName(g, image.format)}>
@@ -167,24 +172,57 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
               />
             </div>
           )}
-          <Button icon={<ReuseIcon size={16} />} onClick={() => { reuseGeneration(g); onClose(); }}>
-            Reuse prompt
-          </Button>
-          {g.seed !== null && (
-            <Button icon={<CopyIcon size={15} />} onClick={() => void copy(String(g.seed), 'Seed')}>
-              Copy seed
+          {g.status === 'succeeded' && image && (
+            <Button
+              className="detail__refine"
+              icon={<RefineIcon size={16} />}
+              title="Edit this image into a new version: it becomes image 1 of the next generation"
+              onClick={() => {
+                refine(g, image);
+                onClose();
+              }}
+            >
+              Refine
             </Button>
           )}
+        </div>
+        <div className="detail__actions">
+          {g.status === 'succeeded' && image && (
+            <Button size="sm" icon={<ImagePlusIcon size={14} />} onClick={() => addAsReference(g, image)}>
+              Use as reference
+            </Button>
+          )}
+          <Button size="sm" icon={<ReuseIcon size={14} />} onClick={() => { reuseGeneration(g); onClose(); }}>
+            Reuse prompt
+          </Button>
           {active ? (
-            <Button variant="danger" icon={<StopIcon size={15} />} isBusy={cancel.isPending} onClick={doCancel}>
+            <Button size="sm" variant="danger" icon={<StopIcon size={14} />} isBusy={cancel.isPending} onClick={doCancel}>
               Cancel
             </Button>
           ) : (
-            <Button variant="danger" icon={<TrashIcon size={15} />} onClick={() => setConfirmingDelete(true)}>
+            <Button size="sm" variant="danger" icon={<TrashIcon size={14} />} onClick={() => setConfirmingDelete(true)}>
               Delete
             </Button>
           )}
         </div>
+
+        {g.references.length > 0 && (
+          <section className="detail__section" aria-label="Reference images">
+            <h3 className="detail__section-title">
+              References <span className="detail__section-count">{g.references.length}</span>
+            </h3>
+            <ol className="detail__refs">
+              {g.references.map((r, i) => (
+                <li key={`${r.id}-${i}`} className="detail__ref">
+                  <img src={r.thumbnail_url} alt={`image ${i + 1}${r.kind === 'image' ? ', from your history' : ', uploaded'}`} loading="lazy" />
+                  <span className="detail__ref-label">image {i + 1}</span>
+                </li>
+              ))}
+            </ol>
+          </section>
+        )}
+
+        <VersionTree generation={g} onOpen={onOpen} now={now} />
 
         <dl className="detail__meta">
           <Meta label="Model">
@@ -198,6 +236,11 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           </Meta>
           <Meta label="Seed">
             <span className="mono">{g.seed ?? '—'}</span>
+            {g.seed !== null && (
+              <IconButton label="Copy seed" size="sm" className="detail__inline-action" onClick={() => void copy(String(g.seed), 'Seed')}>
+                <CopyIcon size={13} />
+              </IconButton>
+            )}
           </Meta>
           <Meta label="Format">
             {g.output_format.toUpperCase()}

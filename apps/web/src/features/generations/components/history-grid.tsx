@@ -8,6 +8,7 @@ import { describeError, isApiError } from '#/lib/api-client';
 import { requestPromptFocus, reuseGeneration, updateDraft } from '../draft-store';
 import { useCancelGeneration, useDeleteGeneration } from '../hooks/use-generation-mutations';
 import { useGenerationList } from '../hooks/use-generations';
+import { useReferenceActions } from '../hooks/use-reference-actions';
 import { GenerationCard } from './generation-card';
 import './history-grid.css';
 
@@ -24,6 +25,7 @@ export function HistoryGrid() {
   const remove = useDeleteGeneration();
   const toast = useToast();
   const [toDelete, setToDelete] = useState<Generation | null>(null);
+  const { refine, addAsReference } = useReferenceActions();
   const sentinel = useRef<HTMLDivElement>(null);
 
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
@@ -51,6 +53,8 @@ export function HistoryGrid() {
   );
   const onReuse = useCallback((g: Generation) => reuseGeneration(g), []);
   const onDelete = useCallback((g: Generation) => setToDelete(g), []);
+  const onRefine = useCallback((g: Generation) => refine(g), [refine]);
+  const onUseAsReference = useCallback((g: Generation) => addAsReference(g), [addAsReference]);
 
   const confirmDelete = () => {
     if (!toDelete) return;
@@ -96,6 +100,8 @@ export function HistoryGrid() {
               onReuse={onReuse}
               onDelete={onDelete}
               onCancel={onCancel}
+              onRefine={onRefine}
+              onUseAsReference={onUseAsReference}
               isCanceling={cancel.isPending && cancel.variables === g.id}
             />
           ))}

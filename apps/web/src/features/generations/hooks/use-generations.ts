@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useQuery, useQueryClient } from '@tanstack/react-query';
-import { generationKeys, getGeneration, listGenerations } from '../api';
+import { generationKeys, getGeneration, getGenerationVersions, listGenerations } from '../api';
 import { flattenPages, reconcileOne, reconcilePage, type GenerationPages } from '../cache';
 
 /** The history, newest first, one keyset page at a time. Kept live by useGenerationEvents, never polled. */
@@ -22,5 +22,15 @@ export function useGeneration(id: string) {
     // Opening a card shows what the grid already has, at once.
     initialData: () => flattenPages(client.getQueryData<GenerationPages>(generationKeys.list())).find((g) => g.id === id),
     staleTime: Infinity,
+  });
+}
+
+/** The version graph around a generation. Kept live by useGenerationEvents (see mergeVersion). */
+export function useGenerationVersions(id: string) {
+  return useQuery({
+    queryKey: generationKeys.versions(id),
+    queryFn: ({ signal }) => getGenerationVersions(id, signal),
+    staleTime: Infinity,
+    retry: false,
   });
 }

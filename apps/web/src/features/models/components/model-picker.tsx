@@ -135,6 +135,11 @@ export function ModelPicker({ models, value, onChange, labelId, error }: ModelPi
             <div className="model-option__tags">
               <span className={`badge${model.is_preview_engine ? ' badge--warning' : ''}`}>{model.engine_label}</span>
               <span className="badge">up to {(model.max_pixels / 1_000_000).toFixed(1)} MP</span>
+              {model.max_reference_images > 0 && (
+                <span className="badge">
+                  {model.max_reference_images} reference {model.max_reference_images === 1 ? 'image' : 'images'}
+                </span>
+              )}
             </div>
           </div>
         ))}
