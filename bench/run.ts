@@ -7,6 +7,7 @@ import path from 'node:path';
 const BENCHMARKS: Record<string, { file: string; about: string }> = {
   overhead: { file: './overhead.ts', about: 'per-generation overhead on top of the engine time (fake BFL), PGlite and PostgreSQL' },
   'pipeline-steps': { file: './pipeline-steps.ts', about: 'diagnostic: cost of each output-pipeline step vs sharp bare decode+encode' },
+  engines: { file: './engines.ts', about: 'engine completion detection (polling vs webhooks/WebSocket) and engine calls per generation, BFL/fal/Replicate/ComfyUI fakes' },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -65,7 +66,15 @@ async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<
   };
 }
 
-export async function startAtelier(opts: { kind: DbKind; env?: Record<string, string>; runner?: Partial<RunnerOptions> }): Promise<Atelier> {
+export async function startAtelier(opts: {
+  kind: DbKind;
+  env?: Record<string, string>;
+  runner?: Partial<RunnerOptions>;
+  /** Port to listen on (default: an ephemeral one). Engines calling back need a port known before start. */
+  port?: number;
+  /** PUBLIC_URL (default http://localhost:3000); where engine webhooks are sent when they are on. */
+  publicUrl?: string;
+}): Promise<Atelier> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-bench-'));
   let database: Awaited<ReturnType<typeof createPostgresDatabase>> | null = null;
   let container: Container | null = null;
@@ -78,24 +87,36 @@ export async function startAtelier(opts: { kind: DbKind; env?: Record<string, st
   };
   try {
     if (opts.kind === 'postgres') database = await createPostgresDatabase();
-    const publicUrl = 'http://localhost:3000';
+    const publicUrl = opts.publicUrl ?? 'http://localhost:3000';
     const config = loadConfig({
       DATA_DIR: dataDir,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
       PUBLIC_URL: publicUrl,
       HOST: '127.0.0.1',
-      PORT: '0',
+      PORT: String(opts.port ?? 0),
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...opts.env,
     });
     container = await createContainer(config, { logger: createLogger(config.logLevel), ...(opts.runner ? { runner: opts.runner } : {}) });
     app = await buildApp(container);
     await container.start({ work: true });
-    const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    const baseUrl = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
     const started = { container, app };
     return { kind: opts.kind, ...started, baseUrl, publicUrl, dataDir, close: cleanup };
   } catch (error) {
     await cleanup().catch(() => undefined);
     throw error;
   }
+}
+
+/** A port that is free on 127.0.0.1 right now (for a server whose PUBLIC_URL must name its port before it listens). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
