@@ -44,6 +44,21 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
   const byUser = new Map<string, Set<(event: GenerationChanged) => void>>();
   const all = new Set<(event: GenerationChanged) => void>();
   const sleepers = new Map<string, Set<() => void>>();
+  /**
+   * Wakes that arrived while nobody slept on the generation (the worker was polling or writing its
+   * heartbeat): the next sleep returns at once instead of losing them. Kept briefly, and bounded.
+   */
+  const pendingWakes = new Map<string, number>();
+  const PENDING_WAKE_MS = 60_000;
+  const wake = (generationId: string) => {
+    const set = sleepers.get(generationId);
+    if (set?.size) {
+      for (const fn of [...set]) fn();
+      return;
+    }
+    pendingWakes.set(generationId, Date.now());
+    if (pendingWakes.size > 10_000) pendingWakes.delete(pendingWakes.keys().next().value!);
+  };
   let unlisten: (() => Promise<void>)[] = [];
 
   const dispatch = (raw: string) => {
@@ -67,30 +82,29 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
       all.add(listener);
       return () => all.delete(listener);
     },
-    wakeLocal(generationId) {
-      for (const wake of [...(sleepers.get(generationId) ?? [])]) wake();
-    },
+    wakeLocal: wake,
     sleepUnlessWoken(generationId, ms) {
+      const pending = pendingWakes.get(generationId);
+      pendingWakes.delete(generationId);
+      if (pending !== undefined && Date.now() - pending < PENDING_WAKE_MS) return Promise.resolve(true);
       return new Promise((resolve) => {
         const set = sleepers.get(generationId) ?? new Set();
         const done = (woken: boolean) => {
           clearTimeout(timer);
-          set.delete(wake);
+          set.delete(onWake);
           if (set.size === 0) sleepers.delete(generationId);
           resolve(woken);
         };
-        const wake = () => done(true);
+        const onWake = () => done(true);
         const timer = setTimeout(() => done(false), ms);
-        set.add(wake);
+        set.add(onWake);
         sleepers.set(generationId, set);
       });
     },
     async start() {
       unlisten = [
         await database.listen(CHANNEL, dispatch),
-        await database.listen(WAKE_CHANNEL, (generationId) => {
-          for (const wake of [...(sleepers.get(generationId) ?? [])]) wake();
-        }),
+        await database.listen(WAKE_CHANNEL, wake),
       ];
     },
     async stop() {

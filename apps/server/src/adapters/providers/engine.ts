@@ -79,6 +79,8 @@ export interface ImageEngine {
   readonly id: EngineId;
   /** Human-readable name shown in the UI, API and image metadata. */
   readonly label: string;
+  /** Whether the engine calls `EngineRequest.webhookUrl` when a request finishes (BFL, fal.ai, Replicate). */
+  readonly acceptsWebhooks: boolean;
   submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult>;
   /** `request` is passed again so stateless engines (offline) can render from it after a restart. */
   poll(handle: EngineHandle, request: EngineRequest, signal?: AbortSignal): Promise<EngineStatus>;

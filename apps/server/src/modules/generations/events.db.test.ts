@@ -65,3 +65,13 @@ it('refuses the event stream without a session', async () => {
   const res = await fetch(`${base}/api/events`);
   expect(res.status).toBe(401);
 });
+
+it('keeps an engine wake that arrives while the worker is not sleeping, so its next sleep ends at once', async () => {
+  const { events } = server.container;
+  events.wakeLocal('generation-a');
+  expect(await events.sleepUnlessWoken('generation-a', 10_000)).toBe(true);
+  expect(await events.sleepUnlessWoken('generation-a', 50)).toBe(false); // consumed
+  const sleeping = events.sleepUnlessWoken('generation-b', 10_000);
+  events.wakeLocal('generation-b');
+  expect(await sleeping).toBe(true);
+});

@@ -55,9 +55,11 @@ export function createGenerationRunner(deps: {
   options: RunnerOptions;
 }) {
   const { db, repository, catalogue, engines, breakers, media, jobs, events, clock, logger, options } = deps;
-  const webhooksOn = options.webhookBaseUrl !== null;
-  const pollStart = options.pollStartMs ?? (webhooksOn ? 2000 : 500);
-  const pollMax = options.pollMaxMs ?? (webhooksOn ? 15_000 : 5000);
+  /** Polling is only the backstop for engines that will call our webhook; the others are polled briskly. */
+  const pacingFor = (engine: ImageEngine) => {
+    const called = options.webhookBaseUrl !== null && engine.acceptsWebhooks;
+    return { start: options.pollStartMs ?? (called ? 2000 : 500), max: options.pollMaxMs ?? (called ? 15_000 : 5000) };
+  };
   const leaseMs = options.leaseSeconds * 1000;
   const lease = () => new Date(clock.now().getTime() + leaseMs);
 
@@ -103,11 +105,11 @@ export function createGenerationRunner(deps: {
   });
 
   /** A fresh unguessable token per submission; only its hash is stored, and the webhook route checks it. */
-  const newWebhookUrl = async (gen: GenerationRow, engine: EngineId): Promise<string | null> => {
-    if (!options.webhookBaseUrl) return null;
+  const newWebhookUrl = async (gen: GenerationRow, engine: ImageEngine): Promise<string | null> => {
+    if (!options.webhookBaseUrl || !engine.acceptsWebhooks) return null;
     const token = crypto.randomBytes(32).toString('base64url');
     await repository.systemSetWebhookTokenHash(gen.id, hashWebhookToken(token));
-    return `${options.webhookBaseUrl}/api/webhooks/engines/${engine}/${gen.id}/${token}`;
+    return `${options.webhookBaseUrl}/api/webhooks/engines/${engine.id}/${gen.id}/${token}`;
   };
 
   /** Waits for a terminal engine status; undefined when the user canceled meanwhile. */
@@ -123,7 +125,8 @@ export function createGenerationRunner(deps: {
 
   const pollUntilSettled = async (gen: GenerationRow, engine: ImageEngine, handle: EngineHandle, request: EngineRequest): Promise<EngineStatus | undefined> => {
     const deadline = deadlineOf(gen);
-    let delay = pollStart;
+    const pacing = pacingFor(engine);
+    let delay = pacing.start;
     let lastProgress: number | null = gen.progress;
     for (;;) {
       const status = await engine.poll(handle, request);
@@ -147,7 +150,7 @@ export function createGenerationRunner(deps: {
       }
       // A webhook for this generation (on any API node), a cancel, or an engine push ends the sleep early.
       await events.sleepUnlessWoken(gen.id, Math.min(delay, Math.max(0, deadline - clock.now().getTime())));
-      delay = Math.min(pollMax, Math.round(delay * 1.5));
+      delay = Math.min(pacing.max, Math.round(delay * 1.5));
     }
   };
 
@@ -217,7 +220,7 @@ export function createGenerationRunner(deps: {
   };
 
   const submit = async (gen: GenerationRow, route: Route, engine: ImageEngine, references: readonly ReferenceImage[]): Promise<{ handle: EngineHandle; request: EngineRequest; immediate?: EngineStatus } | undefined> => {
-    const request = toRequest(gen, route, await newWebhookUrl(gen, engine.id), references);
+    const request = toRequest(gen, route, await newWebhookUrl(gen, engine), references);
     // Synchronous engines (OpenAI-compatible, Replicate's Prefer: wait) can hold the call for minutes.
     const renewal = setInterval(() => void repository.systemRenewLease(gen.id, lease()).catch(() => undefined), leaseMs / 3);
     const submitted = await breakers.execute(route, () => engine.submit(request)).finally(() => clearInterval(renewal));

@@ -84,6 +84,7 @@ export function createBflEngine(opts: BflEngineOptions): ImageEngine {
   return {
     id: 'bfl',
     label: 'Black Forest Labs API',
+    acceptsWebhooks: true,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       if (!/^[a-z0-9][a-z0-9.-]*$/.test(request.engineModel)) {

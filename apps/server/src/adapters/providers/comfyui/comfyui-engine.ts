@@ -139,6 +139,7 @@ export function createComfyUiEngine(opts: ComfyUiEngineOptions): ComfyUiEngine {
   return {
     id: 'comfyui',
     label: 'ComfyUI',
+    acceptsWebhooks: false,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       const template = request.engineModel;

@@ -119,6 +119,7 @@ export function createFalEngine(opts: FalEngineOptions): ImageEngine {
   return {
     id: 'fal',
     label: 'fal.ai',
+    acceptsWebhooks: true,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       const endpoint = endpointFor(request);

@@ -103,6 +103,7 @@ export function createOfflineEngine(): ImageEngine {
   return {
     id: 'offline',
     label: OFFLINE_ENGINE_LABEL,
+    acceptsWebhooks: false,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       signal?.throwIfAborted();

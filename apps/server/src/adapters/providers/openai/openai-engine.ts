@@ -75,6 +75,7 @@ export function createOpenAiImagesEngine(opts: OpenAiImagesEngineOptions): Image
   return {
     id: 'openai',
     label: 'OpenAI-compatible images API',
+    acceptsWebhooks: false,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       const call = buildImagesCall(request);

@@ -89,6 +89,7 @@ export function createReplicateEngine(opts: ReplicateEngineOptions): ImageEngine
   return {
     id: 'replicate',
     label: 'Replicate',
+    acceptsWebhooks: true,
 
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       const { owner, name, version } = parseModelName(request.engineModel);
