@@ -3,7 +3,7 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineHandle, EngineHealth, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { DEFAULT_BASE_URL, DEFAULT_REQUEST_TIMEOUT_MS, bflFetch, bflJson, errorFromResponse, isKeyAllowedFor, normaliseBaseUrl, parseResponseUrl } from './bfl-http.ts';
 import type { BflHttpConfig } from './bfl-http.ts';
-import { readCapped, resultTooLarge } from '../http-body.ts';
+import { readCapped, resultTooLarge } from '../engine-http.ts';
 
 /**
  * Black Forest Labs API (api.bfl.ai) as an ImageEngine: submit → poll `polling_url` → download

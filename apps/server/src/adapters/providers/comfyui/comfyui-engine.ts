@@ -5,7 +5,7 @@ import type { EngineHandle, EngineHealth, EngineRequest, EngineResult, EngineSta
 import { DEFAULT_MODELS, buildGraph, graphParameters, isTemplateName } from './comfyui-graphs.ts';
 import type { ComfyTemplateName, TemplateModels } from './comfyui-graphs.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, authorizationFor, comfyFetch, comfyJson, errorFromResponse, normaliseServerUrl } from './comfyui-http.ts';
-import { readCapped, resultTooLarge } from '../http-body.ts';
+import { readCapped, resultTooLarge } from '../engine-http.ts';
 import type { ComfyHttpConfig, ComfyUiAuth } from './comfyui-http.ts';
 import { createServerSocket } from './comfyui-socket.ts';
 import type { ServerSocket, WebSocketConstructor } from './comfyui-socket.ts';

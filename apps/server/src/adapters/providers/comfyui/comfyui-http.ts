@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
+import { parseRetryAfter } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the ComfyUI adapter: server URLs, the optional proxy credentials, timeouts and the
@@ -156,14 +157,7 @@ export function describeErrorBody(body: unknown, text: string): string {
   return trimmed.length > 300 ? `${trimmed.slice(0, 300)}…` : trimmed;
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../engine-http.ts';
 
 export function errorFromResponse(status: number, headers: Headers, body: unknown, text: string, what: string, secrets: readonly string[]): EngineError {
   const detail = describeErrorBody(body, text);

@@ -2,7 +2,7 @@ import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineResult } from '#src/adapters/providers/engine.ts';
 import { errorFromAnswer, falFetch } from './fal-http.ts';
 import type { FalHttpConfig } from './fal-http.ts';
-import { readCapped, resultTooLarge } from '../http-body.ts';
+import { readCapped, resultTooLarge } from '../engine-http.ts';
 
 /**
  * Downloading a fal result at once: CDN URLs (v3.fal.media) are public and may be given a short

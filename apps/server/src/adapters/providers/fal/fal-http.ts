@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
+import { parseRetryAfter } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the fal.ai adapter: timeouts, where the API key may go, and fal's error bodies and
@@ -173,14 +174,7 @@ export function describeErrorBody(body: unknown, text: string): string {
   return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../engine-http.ts';
 
 /** fal locks an account whose balance ran out: HTTP 403 "User is locked. Reason: Exhausted balance." [C] */
 const OUT_OF_CREDITS = /exhausted balance|insufficient (balance|credits|funds)|top up your balance/i;

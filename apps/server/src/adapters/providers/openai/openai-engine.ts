@@ -8,7 +8,7 @@ import {
 import type { OpenAiHttpConfig } from './openai-http.ts';
 import { buildImagesCall } from './openai-request.ts';
 import { createResultCache, looksLikeImage, resultTooLarge, statusFromResponse } from './openai-results.ts';
-import { readCapped } from '../http-body.ts';
+import { readCapped } from '../engine-http.ts';
 
 /**
  * Any OpenAI-compatible Images API as an ImageEngine: OpenAI itself (gpt-image, DALL·E), LocalAI-style

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
+import { parseRetryAfter } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the OpenAI-compatible adapter: timeouts, and the mapping from OpenAI's error
@@ -142,14 +143,7 @@ export function describeErrorBody(body: unknown, text: string): ErrorInfo {
   return { text: trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed, code: null, type: null };
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../engine-http.ts';
 
 /** OpenAI also sends `retry-after-ms` (the official SDK prefers it); then the standard header. */
 export function retryAfterFrom(headers: Headers): number | null {

@@ -1,7 +1,7 @@
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import { errorFromResponse, isTokenAllowedFor, parseResponseUrl, replicateFetch } from './replicate-http.ts';
 import type { ReplicateHttpConfig } from './replicate-http.ts';
-import { readCapped, resultTooLarge } from '../http-body.ts';
+import { readCapped, resultTooLarge } from '../engine-http.ts';
 
 /**
  * Downloading a prediction's output at once: Replicate deletes API predictions' outputs after an hour.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
+import { parseRetryAfter } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the Replicate adapter: timeouts, where the API token may go, and the mapping from
@@ -161,14 +162,7 @@ export function describeErrorBody(body: unknown, text: string): string {
   return trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed;
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../engine-http.ts';
 
 /** "Request was throttled. Your rate limit resets in ~30s." — the hint when no Retry-After came. */
 function retryAfterFromDetail(detail: string): number | null {

@@ -1,6 +1,6 @@
 import { EngineError } from './engine.ts';
 
-/** Shared by the engine adapters: reading engine results without trusting their size. */
+/** Shared by the engine adapters: Retry-After, and reading engine results without trusting their size. */
 
 /** The error for a result over the size cap, naming the engine. */
 export const resultTooLarge = (engineName: string, limit: number) => () =>
@@ -31,4 +31,13 @@ export async function readCapped(res: Response, limit: number, tooLarge: () => E
     chunks.push(value);
   }
   return Buffer.concat(chunks);
+}
+
+/** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
