@@ -41,3 +41,12 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
+
+/** A configured base URL: http(s) only, without query, fragment or trailing slash. */
+export function normaliseBaseUrl(baseUrl: string, engineName: string): string {
+  const url = new URL(baseUrl);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${engineName} base URL must be http(s), got ${url.protocol}`);
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/+$/, '');
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import { parseRetryAfter } from '../engine-http.ts';
+import { normaliseBaseUrl as normaliseEngineBaseUrl } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the BFL adapter: timeouts, the rule for where the API key may go, and the mapping
@@ -18,11 +19,7 @@ export interface BflHttpConfig {
 export const DEFAULT_BASE_URL = 'https://api.bfl.ai';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-export function normaliseBaseUrl(baseUrl: string): string {
-  const url = new URL(baseUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`BFL base URL must be http(s), got ${url.protocol}`);
-  return url.href.replace(/\/+$/, '');
-}
+export const normaliseBaseUrl = (baseUrl: string): string => normaliseEngineBaseUrl(baseUrl, 'BFL');
 
 /**
  * The key goes only to our configured origin or to BFL's own HTTPS hosts (regional `api.*.bfl.ai`,

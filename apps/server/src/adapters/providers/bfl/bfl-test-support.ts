@@ -1,5 +1,7 @@
-import { EngineError } from '#src/adapters/providers/engine.ts';
-import type { EngineHandle, EngineRequest, EngineStatus, ImageEngine } from '#src/adapters/providers/engine.ts';
+import type { EngineRequest } from '#src/adapters/providers/engine.ts';
+import { pollUntilSettled, engineErrorOf } from '#test/support/engines.ts';
+
+export { pollUntilSettled, engineErrorOf };
 
 /** Shared by the BFL adapter's tests (not a test file itself). */
 
@@ -19,25 +21,3 @@ export function makeRequest(overrides: Partial<EngineRequest> = {}): EngineReque
   };
 }
 
-/** Polls like the generation job does (without its back-off) until the task leaves `pending`. */
-export async function pollUntilSettled(engine: ImageEngine, handle: EngineHandle, request: EngineRequest, maxPolls = 100): Promise<{ final: EngineStatus; seen: EngineStatus[] }> {
-  const seen: EngineStatus[] = [];
-  for (let i = 0; i < maxPolls; i++) {
-    const status = await engine.poll(handle, request);
-    seen.push(status);
-    if (status.state !== 'pending') return { final: status, seen };
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`still pending after ${maxPolls} polls`);
-}
-
-/** The EngineError a promise rejects with; fails the test when it resolves or throws something else. */
-export async function engineErrorOf(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof EngineError) return err;
-    throw new Error(`expected an EngineError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected an EngineError, but the call succeeded');
-}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import { parseRetryAfter } from '../engine-http.ts';
+import { normaliseBaseUrl as normaliseEngineBaseUrl } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the fal.ai adapter: timeouts, where the API key may go, and fal's error bodies and
@@ -18,11 +19,7 @@ export interface FalHttpConfig {
 export const DEFAULT_BASE_URL = 'https://queue.fal.run';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-export function normaliseBaseUrl(baseUrl: string): string {
-  const url = new URL(baseUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`fal base URL must be http(s), got ${url.protocol}`);
-  return url.href.replace(/\/+$/, '');
-}
+export const normaliseBaseUrl = (baseUrl: string): string => normaliseEngineBaseUrl(baseUrl, 'fal');
 
 /**
  * The key goes to our configured origin and to fal's own HTTPS hosts (queue.fal.run, the backup

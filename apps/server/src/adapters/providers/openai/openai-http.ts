@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import { parseRetryAfter } from '../engine-http.ts';
+import { normaliseBaseUrl as normaliseEngineBaseUrl } from '../engine-http.ts';
 
 /**
  * HTTP plumbing for the OpenAI-compatible adapter: timeouts, and the mapping from OpenAI's error
@@ -21,13 +22,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** Synchronous generation: gpt-image at high quality routinely takes over a minute. */
 export const DEFAULT_GENERATION_TIMEOUT_MS = 180_000;
 
-export function normaliseBaseUrl(baseUrl: string): string {
-  const url = new URL(baseUrl);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`OpenAI-compatible base URL must be http(s), got ${url.protocol}`);
-  url.search = '';
-  url.hash = '';
-  return url.href.replace(/\/+$/, '');
-}
+export const normaliseBaseUrl = (baseUrl: string): string => normaliseEngineBaseUrl(baseUrl, 'OpenAI-compatible');
 
 /**
  * Removes the key, and anything that looks like a masked key: OpenAI's 401 text echoes a wrong key as

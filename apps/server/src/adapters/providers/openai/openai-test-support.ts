@@ -1,7 +1,10 @@
 import sharp from 'sharp';
 import type { OutputFormat } from '@atelier/contracts';
-import { EngineError } from '#src/adapters/providers/engine.ts';
+
 import type { EngineRequest, EngineStatus, ReferenceImage, SubmitResult } from '#src/adapters/providers/engine.ts';
+import { engineErrorOf } from '#test/support/engines.ts';
+
+export { engineErrorOf };
 
 /** Shared by the OpenAI-compatible adapter's tests (not a test file itself). */
 
@@ -25,17 +28,6 @@ export async function makeReference(format: OutputFormat, width = 64, height = 4
   const img = sharp({ create: { width, height, channels: 3, background: colour } });
   const bytes = await (format === 'png' ? img.png() : format === 'jpeg' ? img.jpeg() : img.webp()).toBuffer();
   return { bytes, format, width, height };
-}
-
-/** The EngineError a promise rejects with; fails the test when it resolves or throws something else. */
-export async function engineErrorOf(promise: Promise<unknown>): Promise<EngineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof EngineError) return err;
-    throw new Error(`expected an EngineError, got ${String(err)}`, { cause: err });
-  }
-  throw new Error('expected an EngineError, but the call succeeded');
 }
 
 export function finalOf(submitted: SubmitResult): EngineStatus {
