@@ -73,6 +73,9 @@ it('signs up, generates, sees the image arrive live, downloads and deletes it', 
   expect(meta.format).toBe('png');
   expect([meta.width, meta.height]).toEqual([1024, 1024]);
 
+  // Everything up to here ran without a console error; after the delete, the studio may still ask for
+  // the deleted image once (a 404), which is expected.
+  expect(consoleErrors).toEqual([]);
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('alertdialog').or(page.getByRole('dialog', { name: /delete/i })).getByRole('button', { name: 'Delete' }).click();
   await page.waitForURL(`${atelier.url}/`);
@@ -81,5 +84,5 @@ it('signs up, generates, sees the image arrive live, downloads and deletes it', 
   // The deleted image is gone from the server too.
   const res = await page.request.get(`${atelier.url}/api/generations`);
   expect((await res.json()).data).toEqual([]);
-  expect(consoleErrors).toEqual([]);
+  expect(consoleErrors.filter((e) => !e.includes('status of 404'))).toEqual([]);
 });

@@ -48,6 +48,9 @@ async function openPostgres(url: string): Promise<Database> {
   const typeParser = (oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? parseInt8 : (pg.types.getTypeParser(oid, format as 'text') as (v: string) => unknown);
   const pool = new pg.Pool({ connectionString: url, max: 20, types: { getTypeParser: typeParser } as unknown as pg.CustomTypesConfig });
+  // An idle connection the server drops (restart, failover, pg_terminate_backend) emits 'error' on the
+  // pool; unhandled, that would crash the process. The pool replaces it on the next query.
+  pool.on('error', () => undefined);
   // Fail fast at boot with a readable message instead of on the first request.
   await pool.query('select 1');
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
