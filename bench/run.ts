@@ -8,6 +8,9 @@ const BENCHMARKS: Record<string, { file: string; about: string }> = {
   overhead: { file: './overhead.ts', about: 'per-generation overhead on top of the engine time (fake BFL), PGlite and PostgreSQL' },
   'pipeline-steps': { file: './pipeline-steps.ts', about: 'diagnostic: cost of each output-pipeline step vs sharp bare decode+encode' },
   engines: { file: './engines.ts', about: 'engine completion detection (polling vs webhooks/WebSocket) and engine calls per generation, BFL/fal/Replicate/ComfyUI fakes' },
+  uploads: { file: './uploads.ts', about: 'reference uploads (10 × 2 MP JPEG): end to end, in-process and step by step, vs sharp bare decode+encode' },
+  history: { file: './history.ts', about: 'history API (list/search/filters) with 100 000 generations: first and deep pages, p50/p99, PGlite and PostgreSQL' },
+  upscale: { file: './upscale.ts', about: 'the local AI upscaler: time, CPU and peak RSS of 512×512 ×2/×4 and 1024×1024 ×2, each in a fresh process' },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -20,7 +20,9 @@ import { registerCatalogueRoutes } from './modules/catalogue/catalogue.routes.ts
 import { registerEventRoutes } from './modules/generations/events.routes.ts';
 import { registerGenerationRoutes } from './modules/generations/generations.routes.ts';
 import { registerMediaRoutes } from './modules/media/media.routes.ts';
+import { registerCollectionRoutes } from './modules/collections/collections.routes.ts';
 import { registerUploadRoutes } from './modules/media/uploads.routes.ts';
+import { registerKitRoutes } from './modules/media/kits.routes.ts';
 import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
 import { registerWebhookRoutes } from './modules/generations/webhooks.routes.ts';
 
@@ -76,7 +78,9 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     registerCatalogueRoutes(app, { catalogue: c.catalogue, surface });
     registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createRateLimit: config.rateLimits.generationsPerMinute });
     registerMediaRoutes(app, { media: c.media, surface });
+    registerCollectionRoutes(app, { collections: c.collections, repository: c.collectionsRepository, zip: c.zipExport, surface });
     await registerUploadRoutes(app, { uploads: c.uploads, surface });
+    registerKitRoutes(app, { kits: c.kits, surface });
   }
 
   await registerStudio(app, config.webDistDir, c.logger);

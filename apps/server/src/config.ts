@@ -41,6 +41,9 @@ const envSchema = z.object({
   ENGINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   RATE_LIMIT_GENERATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  UPLOAD_QUOTA_BYTES: z.coerce.number().int().min(0).default(2 * 1024 ** 3),
+  UPLOAD_QUOTA_COUNT: z.coerce.number().int().min(0).default(5000),
+  UPLOAD_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
   WEB_DIST_DIR: optionalString,
 });
 
@@ -104,6 +107,11 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       leaseSeconds: env.GENERATION_LEASE_SECONDS,
     },
     rateLimits: { authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE, generationsPerMinute: env.RATE_LIMIT_GENERATIONS_PER_MINUTE },
+    /** Per user; 0 turns a limit off (null). */
+    uploads: {
+      quota: { maxBytes: env.UPLOAD_QUOTA_BYTES || null, maxCount: env.UPLOAD_QUOTA_COUNT || null },
+      ratePerMinute: env.UPLOAD_RATE_LIMIT || null,
+    },
     webDistDir: env.WEB_DIST_DIR ? path.resolve(env.WEB_DIST_DIR) : path.resolve(import.meta.dirname, '../../web/dist'),
   };
 }

@@ -27,7 +27,12 @@ import { createReferencesRepository } from './modules/generations/references.rep
 import { createReferenceLoader } from './modules/generations/references.loader.ts';
 import { createUploadRepository } from './modules/media/uploads.repository.ts';
 import { createUploadService } from './modules/media/uploads.service.ts';
+import { createKitRepository } from './modules/media/kits.repository.ts';
+import { createKitService } from './modules/media/kits.service.ts';
 import { createGenerationService } from './modules/generations/generations.service.ts';
+import { createCollectionsRepository } from './modules/collections/collections.repository.ts';
+import { createCollectionsService } from './modules/collections/collections.service.ts';
+import { createZipExport } from './modules/collections/zip-export.ts';
 import { createMediaRepository } from './modules/media/media.repository.ts';
 import { createMediaService, purgeObjectsJob } from './modules/media/media.service.ts';
 
@@ -59,7 +64,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const storage = createEncryptedStorage(createLocalStorage(config.filesDir), kms);
   const imaging = createImaging();
 
-  const engines = createEngines(config.engines);
+  const engines = createEngines(config.engines, { logger });
   const catalogueService = createCatalogueService({
     repository: createCatalogueRepository(db),
     database,
@@ -79,7 +84,8 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const staff = createStaffService(db);
   const media = createMediaService({ repository: createMediaRepository(db), storage, imaging, jobs });
   const generationsRepository = createGenerationsRepository(db);
-  const uploads = createUploadService({ repository: createUploadRepository(db), storage, imaging });
+  const uploads = createUploadService({ db, repository: createUploadRepository(db), storage, imaging, quota: config.uploads.quota, ratePerMinute: config.uploads.ratePerMinute, clock });
+  const kits = createKitService({ db, repository: createKitRepository(db), clock });
   const references = createReferencesRepository(db);
   const loadReferences = createReferenceLoader({
     references,
@@ -87,7 +93,10 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     readImage: (userId, id) => media.readForReference(userId, id),
     fitWithin: (image, maxSide) => imaging.fitWithin(image, maxSide),
   });
-  const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, references, jobs });
+  const collectionsRepository = createCollectionsRepository(db);
+  const collections = createCollectionsService({ db, repository: collectionsRepository });
+  const zipExport = createZipExport({ db, media, logger });
+  const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, references, collections: collectionsRepository, jobs });
   const runner = createGenerationRunner({
     db,
     repository: generationsRepository,
@@ -125,9 +134,13 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     apiKeys,
     staff,
     uploads,
+    kits,
     generationsRepository,
     media,
     generations,
+    collections,
+    collectionsRepository,
+    zipExport,
     runner,
     jobs,
     events,

@@ -13,6 +13,10 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   invalid_state: 409,
   email_taken: 409,
+  /** A name or other unique value already in use (e.g. a collection or kit name). */
+  conflict: 409,
+  /** A per-user cap (collections, kits, …) is reached; the message says which and how to make room. */
+  limit_reached: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

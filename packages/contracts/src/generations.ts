@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { outputFormatSchema, engineSchema } from './models.ts';
+import { outputFormatSchema, engineSchema, workflowSchema } from './models.ts';
 import { ASPECT_RATIOS } from './sizes.ts';
 
 export const MAX_PROMPT_LENGTH = 32_000;
+export const MAX_VARIATIONS = 4;
 
 export const GENERATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'blocked'] as const;
 export const generationStatusSchema = z.enum(GENERATION_STATUSES);
@@ -48,6 +49,13 @@ export const createGenerationSchema = z
       .optional()
       .describe('Reference images, in order ("image 1" … "image N" in the prompt): ids of your uploads (POST /v1/uploads) or of images you generated'),
     parent: z.uuid('not a generation id').optional().describe('The generation this one refines; recorded in its version history'),
+    count: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'make at least 1 image')
+      .max(MAX_VARIATIONS, `at most ${MAX_VARIATIONS} images at once`)
+      .optional()
+      .describe('How many variations to make (1–4, default 1). Each is its own generation; with a seed they get seed, seed+1, …'),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -90,6 +98,10 @@ export const generationSchema = z.object({
   images: z.array(imageSchema),
   references: z.array(z.object({ id: z.string(), kind: z.enum(['upload', 'image']), thumbnail_url: z.string() })),
   parent_id: z.string().nullable(),
+  workflow: workflowSchema,
+  batch_id: z.string().nullable().describe('Set when the generation was one of several variations made by one request'),
+  favorite: z.boolean(),
+  collection_ids: z.array(z.string()).describe('Collections (boards) the generation is in'),
   created_at: z.string(),
   started_at: z.string().nullable(),
   completed_at: z.string().nullable(),
@@ -109,15 +121,109 @@ export const generationVersionsSchema = z.object({
 });
 export type GenerationVersions = z.infer<typeof generationVersionsSchema>;
 
-export const listGenerationsQuerySchema = z.object({
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(30),
+/** What `POST /generations` answers: the (first) generation, and every generation the request made. */
+export const createGenerationResponseSchema = generationSchema.extend({
+  batch: z.array(z.string()).describe('Ids of every generation this request created, in seed order (one unless count > 1)'),
 });
+export type CreateGenerationResponse = z.infer<typeof createGenerationResponseSchema>;
+
+const dateBound = z.union([z.iso.date(), z.iso.datetime({ offset: true })], { error: 'use a date (2026-11-22) or an ISO 8601 date-time' });
+const booleanQuery = z.enum(['true', 'false'], { error: 'use true or false' }).transform((v) => v === 'true');
+
+/** History search. Every filter narrows; results are newest first and paged with `cursor`. */
+export const listGenerationsQuerySchema = z
+  .object({
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(30),
+    q: z.string().trim().max(200, 'the search must be at most 200 characters').optional().describe('Words from the prompt; every word must match (prefixes match: "cat" finds "cats")'),
+    model: z.string().max(100).optional().describe('Only this model id'),
+    workflow: workflowSchema.optional(),
+    status: z.enum(GENERATION_STATUSES).optional(),
+    from: dateBound.optional().describe('Created at or after (a date means its start, UTC)'),
+    to: dateBound.optional().describe('Created before (a date means the end of that day, UTC)'),
+    favorite: booleanQuery.optional().describe('true: only favourites'),
+    collection: z.uuid('not a collection id').optional().describe('Only generations in this collection'),
+  })
+  .refine((v) => !v.from || !v.to || boundStart(v.from) < boundEnd(v.to), { path: ['to'], message: '"to" must be after "from"' });
+export type ListGenerationsQuery = z.infer<typeof listGenerationsQuerySchema>;
+
+/** The instant a `from` bound means: a date is its first moment (UTC). */
+export function boundStart(v: string): Date {
+  return new Date(v.length === 10 ? `${v}T00:00:00Z` : v);
+}
+/** The instant a `to` bound means (exclusive): a date covers its whole day (UTC). */
+export function boundEnd(v: string): Date {
+  return v.length === 10 ? new Date(Date.parse(`${v}T00:00:00Z`) + 86_400_000) : new Date(v);
+}
+
+export const updateGenerationSchema = z
+  .object({ favorite: z.boolean().optional() })
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, { message: 'nothing to change: send favorite' });
+
+export const MAX_BULK_IDS = 500;
+/** One action over many of the user's generations (bulk select in the studio). */
+export const bulkGenerationsSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('delete'), ids: z.array(z.uuid('not a generation id')).min(1).max(MAX_BULK_IDS) }).strict(),
+  z.object({ action: z.enum(['favorite', 'unfavorite']), ids: z.array(z.uuid('not a generation id')).min(1).max(MAX_BULK_IDS) }).strict(),
+  z
+    .object({
+      action: z.enum(['add_to_collection', 'remove_from_collection']),
+      ids: z.array(z.uuid('not a generation id')).min(1).max(MAX_BULK_IDS),
+      collection_id: z.uuid('not a collection id'),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal('move_to_collection').describe('Removes from `from_collection_id` and adds to `collection_id`'),
+      ids: z.array(z.uuid('not a generation id')).min(1).max(MAX_BULK_IDS),
+      collection_id: z.uuid('not a collection id'),
+      from_collection_id: z.uuid('not a collection id'),
+    })
+    .strict(),
+]);
+export type BulkGenerationsInput = z.infer<typeof bulkGenerationsSchema>;
+export const bulkResultSchema = z.object({ affected: z.number().int().describe('How many generations the action changed') });
 
 export const imageFormatQuerySchema = z.object({
   format: outputFormatSchema.optional(),
   download: z.enum(['1', 'true']).optional(),
+  width: z.coerce.number().int('must be a whole number of pixels').min(16, 'at least 16 pixels').max(16_384).optional().describe('Resize to this width (keeps the aspect ratio; never enlarges)'),
 });
+
+/** A ZIP of images with manifest.json: a collection (`/collections/:id/download`) or chosen generations. */
+export const zipQuerySchema = z.object({
+  format: outputFormatSchema.optional().describe('Convert every image; default: as stored'),
+});
+export const zipSelectionQuerySchema = zipQuerySchema.extend({
+  ids: z
+    .string()
+    .transform((v) => v.split(',').filter((x) => x !== ''))
+    .pipe(z.array(z.uuid('not a generation id')).min(1, 'choose at least one generation').max(MAX_BULK_IDS, `at most ${MAX_BULK_IDS} generations`))
+    .describe('Comma-separated generation ids'),
+});
+
+/** One entry per image in a ZIP's manifest.json. */
+export const zipManifestSchema = z.object({
+  created_at: z.string(),
+  collection: z.object({ id: z.string(), name: z.string() }).nullable(),
+  images: z.array(
+    z.object({
+      file: z.string(),
+      image_id: z.string(),
+      generation_id: z.string(),
+      prompt: z.string(),
+      model: z.string(),
+      seed: z.number().int().nullable(),
+      width: z.number().int(),
+      height: z.number().int(),
+      format: outputFormatSchema,
+      parent_id: z.string().nullable(),
+      created_at: z.string(),
+    }),
+  ),
+});
+export type ZipManifest = z.infer<typeof zipManifestSchema>;
 
 export const idParamSchema = z.object({ id: z.uuid('not a valid id') });
 

@@ -5,3 +5,7 @@ export * from './generations.ts';
 export * from './accounts.ts';
 export * from './admin.ts';
 export * from './uploads.ts';
+export * from './pricing.ts';
+export * from './collections.ts';
+export * from './kits.ts';
+export * from './prompting.ts';

@@ -16,8 +16,10 @@ export const ENGINE_LABELS: Record<Engine, string> = {
   openai: 'OpenAI-compatible images API',
 };
 
-export const WORKFLOWS = ['text-to-image', 'image-to-image', 'multi-reference'] as const;
+/** What a model does. `upscale` models take exactly one image and enlarge it by their factor. */
+export const WORKFLOWS = ['text-to-image', 'image-to-image', 'multi-reference', 'upscale'] as const;
 export const workflowSchema = z.enum(WORKFLOWS);
+export type Workflow = z.infer<typeof workflowSchema>;
 
 /** A model as the catalogue describes it: what it can do and what it costs. */
 export const modelSchema = z.object({
@@ -35,7 +37,9 @@ export const modelSchema = z.object({
   dimension_multiple: z.number().int().positive(),
   output_formats: z.array(outputFormatSchema).min(1),
   default_output_format: outputFormatSchema,
-  price_credits: z.number().int().min(0).describe('Credits charged per image at up to one megapixel'),
+  price_credits: z.number().int().min(0).describe('Credits charged per image for each started megapixel (1024 × 1024) of output'),
+  price_per_reference_credits: z.number().int().min(0).describe('Credits charged per image for each reference image'),
+  upscale_factor: z.number().int().nullable().describe('For upscale models: how many times wider and taller the output is'),
 });
 export type Model = z.infer<typeof modelSchema>;
 
@@ -69,18 +73,23 @@ export const modelDefinitionSchema = z
     max_reference_images: z.number().int().min(0).max(10).default(0),
     min_dimension: z.number().int().min(16).default(64),
     max_dimension: z.number().int().max(8192).default(2048),
-    max_pixels: z.number().int().positive().max(4 * 1024 * 1024).default(4 * 1024 * 1024),
+    max_pixels: z.number().int().positive().max(64 * 1024 * 1024).default(4 * 1024 * 1024),
     dimension_multiple: z.number().int().positive().default(16),
     output_formats: z.array(outputFormatSchema).min(1).default(['jpeg', 'png', 'webp']),
     default_output_format: outputFormatSchema.default('jpeg'),
     price_credits: z.number().int().min(0).default(0),
+    price_per_reference_credits: z.number().int().min(0).default(0),
+    /** Upscale models only: the output is this many times the input's width and height. */
+    upscale_factor: z.union([z.literal(2), z.literal(4)]).optional(),
     /** A generation not finished this long after it was created fails as timed_out (default: GENERATION_DEADLINE_SECONDS). */
     deadline_seconds: z.number().int().min(10).max(86_400).optional(),
     routes: z.array(routeDefinitionSchema).min(1),
   })
   .strict()
   .refine((m) => m.output_formats.includes(m.default_output_format), { path: ['default_output_format'], message: 'must be one of output_formats' })
-  .refine((m) => m.min_dimension <= m.max_dimension, { path: ['min_dimension'], message: 'must not exceed max_dimension' });
+  .refine((m) => m.min_dimension <= m.max_dimension, { path: ['min_dimension'], message: 'must not exceed max_dimension' })
+  .refine((m) => (m.upscale_factor !== undefined) === m.workflows.includes('upscale'), { path: ['upscale_factor'], message: 'an upscale model needs upscale_factor (2 or 4), and only upscale models have one' })
+  .refine((m) => !m.workflows.includes('upscale') || m.workflows.length === 1, { path: ['workflows'], message: 'an upscale model does nothing else' });
 export type ModelDefinition = z.infer<typeof modelDefinitionSchema>;
 
 export const catalogueFileSchema = z.object({ models: z.array(modelDefinitionSchema) }).strict();

@@ -32,3 +32,13 @@ export const listUploadsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(30),
 });
 export type UploadPage = z.infer<typeof uploadPageSchema>;
+
+/** What a user's uploads take against their quota (null: no limit configured). */
+export const uploadUsageSchema = z.object({
+  used_bytes: z.number().int().describe('Bytes of the stored (re-encoded) originals'),
+  used_count: z.number().int(),
+  quota_bytes: z.number().int().nullable(),
+  quota_count: z.number().int().nullable(),
+  rate_limit_per_minute: z.number().int().nullable().describe('Uploads a minute per account'),
+});
+export type UploadUsage = z.infer<typeof uploadUsageSchema>;

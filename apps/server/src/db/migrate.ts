@@ -3,12 +3,16 @@ import type { Db } from './client.ts';
 import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_routes_webhooks_staff.ts';
 import * as m0003 from './migrations/0003_uploads_references_lineage.ts';
+import * as m0004 from './migrations/0004_history_collections.ts';
+import * as m0005 from './migrations/0005_reference_kits.ts';
 
 /** The explicit, ordered list of migrations. Add new ones here as NNNN_name.ts. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_routes_webhooks_staff': m0002,
   '0003_uploads_references_lineage': m0003,
+  '0004_history_collections': m0004,
+  '0005_reference_kits': m0005,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { Engine, FailureCode, GenerationStatus, OutputFormat } from '@atelier/contracts';
+import type { Engine, FailureCode, GenerationStatus, OutputFormat, Workflow } from '@atelier/contracts';
 
 /** Row types of every table, kept by hand next to the migrations that create them. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -84,6 +84,24 @@ export interface GenerationsTable {
   started_at: Date | null;
   completed_at: Date | null;
   parent_id: string | null;
+  workflow: ColumnType<Workflow, Workflow | undefined, Workflow>;
+  batch_id: string | null;
+  favorite: Generated<boolean>;
+  // prompt_tsv (tsvector, generated from prompt) is left out on purpose: only search reads it, via sql``.
+}
+
+export interface CollectionsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface CollectionItemsTable {
+  collection_id: string;
+  generation_id: string;
+  added_at: CreatedAt;
 }
 
 export interface UploadsTable {
@@ -172,11 +190,32 @@ export interface DB {
   catalogue_overrides: CatalogueOverridesTable;
   uploads: UploadsTable;
   generation_references: GenerationReferencesTable;
+  collections: CollectionsTable;
+  collection_items: CollectionItemsTable;
+  reference_kits: ReferenceKitsTable;
+  reference_kit_items: ReferenceKitItemsTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
+export type CollectionRow = Selectable<CollectionsTable>;
 
 export type GenerationRow = Selectable<GenerationsTable>;
 export type NewGeneration = Insertable<GenerationsTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
+
+export interface ReferenceKitsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ReferenceKitItemsTable {
+  kit_id: string;
+  position: number;
+  upload_id: string | null;
+  image_id: string | null;
+}
+export type ReferenceKitRow = Selectable<ReferenceKitsTable>;

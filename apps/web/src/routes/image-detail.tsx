@@ -6,31 +6,36 @@ import { Modal } from '#/components/ui/modal';
 import { describeError, isApiError } from '#/lib/api-client';
 import { GenerationDetail } from '#/features/generations/components/generation-detail';
 import { useGeneration, useGenerationList } from '#/features/generations/hooks/use-generations';
+import { useHistoryFilters } from '#/features/history/hooks/use-history-filters';
 import '#/features/generations/components/generation-detail.css';
 
-/** /images/:generationId — the detail as a dialog over the grid, with its own URL (shareable, Back closes it). */
+/**
+ * /images/:generationId — the detail as a dialog over the grid, with its own URL (shareable, Back closes it).
+ * It keeps the grid's filters in its query string (/images/…?q=fox), so ←/→ browse the same results.
+ */
 export function Component() {
   const { generationId = '' } = useParams();
   const navigate = useNavigate();
   const location = useLocation();
   const titleId = useId();
   const generation = useGeneration(generationId);
-  const list = useGenerationList();
+  const { filters, search } = useHistoryFilters();
+  const list = useGenerationList(filters);
   const fromGrid = (location.state as { fromGrid?: boolean } | null)?.fromGrid === true;
 
   const close = useCallback(() => {
     // Opened from the grid: go back, so Back/Forward behave. Opened from a link: there is nothing to go back to.
     if (fromGrid) void navigate(-1);
-    else void navigate('/', { replace: true });
-  }, [fromGrid, navigate]);
+    else void navigate({ pathname: '/', search }, { replace: true });
+  }, [fromGrid, navigate, search]);
 
   const items = list.data ?? [];
   const index = items.findIndex((g) => g.id === generationId);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
 
   const goTo = useCallback(
-    (id: string) => void navigate(`/images/${id}`, { replace: true, state: location.state }),
-    [location.state, navigate],
+    (id: string) => void navigate({ pathname: `/images/${id}`, search }, { replace: true, state: location.state }),
+    [location.state, navigate, search],
   );
   const prevId = index > 0 ? items[index - 1]?.id : undefined;
   const nextId = index >= 0 ? items[index + 1]?.id : undefined;
@@ -98,7 +103,10 @@ export function Component() {
       labelledBy={titleId}
       className="detail-modal"
       // Back on the grid, focus the card of the image last shown (after ←/→ it is not the one that opened the dialog).
-      restoreFocus={() => document.querySelector<HTMLElement>(`.gen-card__link[href="/images/${CSS.escape(currentId.current)}"]`)}
+      restoreFocus={() => {
+        const href = `/images/${CSS.escape(currentId.current)}`;
+        return document.querySelector<HTMLElement>(`.gen-card__link[href="${href}"], .gen-card__link[href^="${href}?"]`);
+      }}
     >
       {generation.data ? (
         <GenerationDetail

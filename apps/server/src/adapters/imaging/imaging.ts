@@ -55,7 +55,8 @@ export interface Imaging {
   thumbnails(bytes: Buffer, maxSides: readonly number[]): Promise<Buffer[]>;
   /** An image no larger than maxSide on its long side, in its own format (unchanged when it already fits). */
   fitWithin(image: { bytes: Buffer; format: OutputFormat; width: number; height: number }, maxSide: number): Promise<{ bytes: Buffer; format: OutputFormat; width: number; height: number }>;
-  convert(bytes: Buffer, format: OutputFormat): Promise<Buffer>;
+  /** Re-encodes in `format`, keeping only provenance; `width` downsizes (never enlarges) keeping the aspect ratio. */
+  convert(bytes: Buffer, format: OutputFormat, opts?: { width?: number | undefined }): Promise<Buffer>;
   /** The provenance fields of an image Atelier wrote, or null when it carries none. */
   readProvenance(bytes: Buffer): Promise<ProvenanceFields | null>;
   /**
@@ -158,10 +159,11 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     return meta.xmp ? parseXmpProvenance(meta.xmp.toString('utf8')) : null;
   }
 
-  async function convert(bytes: Buffer, format: OutputFormat): Promise<Buffer> {
+  async function convert(bytes: Buffer, format: OutputFormat, opts: { width?: number | undefined } = {}): Promise<Buffer> {
     // Rebuilt from the parsed fields rather than copied, so nothing but provenance survives the trip.
     const provenance = await readProvenance(bytes);
-    const pipeline = withFormat(open(bytes).autoOrient(), format);
+    const oriented = open(bytes).autoOrient();
+    const pipeline = withFormat(opts.width ? oriented.resize({ width: opts.width, withoutEnlargement: true, kernel: 'lanczos3' }) : oriented, format);
     return run(provenance ? pipeline.withXmp(buildXmpPacket(provenance)) : pipeline);
   }
 

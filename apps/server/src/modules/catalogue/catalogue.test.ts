@@ -14,7 +14,7 @@ const write = (content: string) => {
 describe('catalogue', () => {
   it('offers only models with a configured engine, each with its available routes in order', () => {
     const catalogue = createCatalogue({ base: DEFAULT_CATALOGUE, configuredEngines: new Set(['offline', 'fal', 'replicate'] as const) });
-    expect(catalogue.list().map((m) => m.id)).toEqual(['offline', 'flux-2-pro', 'flux-2-max', 'flux-2-flex', 'flux-2-klein-9b', 'flux-2-klein-4b', 'flux-2-dev']);
+    expect(catalogue.list().map((m) => m.id)).toEqual(['offline', 'flux-2-pro', 'flux-2-max', 'flux-2-flex', 'flux-2-klein-9b', 'flux-2-klein-4b', 'flux-2-dev', 'upscale-2x', 'upscale-4x']);
     expect(catalogue.get('flux-2-pro')!.availableRoutes.map((r) => r.engine)).toEqual(['fal', 'replicate']);
     expect(presentModel(catalogue.get('flux-2-pro')!)).toMatchObject({ engine: 'fal', engine_label: 'fal.ai', is_preview_engine: false });
     expect(catalogue.get('openai-image')).toBeUndefined();

@@ -14,6 +14,31 @@ const replicate = (engine_model: string, amount: number) => ({ engine: 'replicat
 const EDITING = ['text-to-image', 'image-to-image', 'multi-reference'] as const satisfies ModelDefinition['workflows'];
 const flux2 = { default_output_format: 'jpeg' as const, workflows: [...EDITING] };
 
+/**
+ * Upscale models: the local ESRGAN-slim networks run by the offline engine (adapters/imaging/upscaler),
+ * on the CPU, so every install has them. The output is the source image × the factor; its size limit is
+ * 32 MP because the media pipeline decodes at most 40 M pixels (imaging.ts) and because ×2 of a 16 MP
+ * image already takes minutes on two cores, hence the long deadline. Priced per started megapixel of output.
+ */
+function upscaler(factor: 2 | 4): ModelDefinition {
+  return define({
+    id: `upscale-${factor}x`,
+    label: `Upscale ×${factor}`,
+    description: `Enlarges one image to ${factor}× its width and height with a local AI upscaler (ESRGAN, on the CPU). Large images take minutes.`,
+    workflows: ['upscale'],
+    upscale_factor: factor,
+    max_reference_images: 1,
+    min_dimension: 16,
+    max_dimension: 8192,
+    max_pixels: 32 * 1024 * 1024,
+    dimension_multiple: 1,
+    default_output_format: 'png',
+    price_credits: 1,
+    deadline_seconds: 3600,
+    routes: [{ engine: 'offline', engine_model: `esrgan-x${factor}` }],
+  });
+}
+
 export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
   define({
     id: 'offline',
@@ -27,6 +52,7 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
   define({
     ...flux2,
     id: 'flux-2-pro',
+    price_per_reference_credits: 1,
     label: 'FLUX.2 [pro]',
     description: 'Fast, high-quality generation and editing. The recommended default.',
     max_reference_images: 8,
@@ -36,6 +62,7 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
   define({
     ...flux2,
     id: 'flux-2-max',
+    price_per_reference_credits: 2,
     label: 'FLUX.2 [max]',
     description: 'Highest quality and prompt adherence.',
     max_reference_images: 8,
@@ -45,6 +72,7 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
   define({
     ...flux2,
     id: 'flux-2-flex',
+    price_per_reference_credits: 1,
     label: 'FLUX.2 [flex]',
     description: 'Adjustable steps and guidance; strongest typography.',
     max_reference_images: 8,
@@ -89,6 +117,8 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
     default_output_format: 'png',
     routes: [{ engine: 'openai', engine_model: 'gpt-image-1' }],
   }),
+  upscaler(2),
+  upscaler(4),
 ];
 
 /** A model as the server uses it: its definition and the routes available on this server, in order. */
@@ -150,5 +180,7 @@ export function presentModel(entry: CatalogueEntry): Model {
     output_formats: entry.output_formats,
     default_output_format: entry.default_output_format,
     price_credits: entry.price_credits,
+    price_per_reference_credits: entry.price_per_reference_credits,
+    upscale_factor: entry.upscale_factor ?? null,
   };
 }

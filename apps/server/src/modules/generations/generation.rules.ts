@@ -24,8 +24,15 @@ export interface ResolvedRequest {
   outputFormat: ModelDefinition['default_output_format'];
 }
 
-/** Checks a request against the model's capabilities; throws one validation error listing every problem. */
-export function resolveRequest(input: CreateGenerationInput, model: ModelDefinition): ResolvedRequest {
+/** The stored size of an upscale request's source image; undefined when it is not one of the user's. */
+export type SourceSize = { width: number; height: number } | undefined;
+
+/**
+ * Checks a request against the model's capabilities; throws one validation error listing every problem.
+ * Upscale models take their size from the source image (`source`, see resolveUpscale).
+ */
+export function resolveRequest(input: CreateGenerationInput, model: ModelDefinition, source?: SourceSize): ResolvedRequest {
+  if (model.upscale_factor !== undefined) return resolveUpscale(input, model, source);
   const fields: FieldError[] = [];
   let width: number;
   let height: number;
@@ -42,6 +49,50 @@ export function resolveRequest(input: CreateGenerationInput, model: ModelDefinit
   }
   if (fields.length) throw new AppError('validation_failed', fields.map((f) => f.message).join('; '), { fields });
   return { width, height, aspectRatio: input.width !== undefined ? null : (input.aspect_ratio ?? '1:1'), outputFormat };
+}
+
+/** Whether a model's engines get the references as stored rather than fitted to 2048 px: upscalers enlarge the original. */
+export const takesOriginalReferences = (model: Pick<ModelDefinition, 'workflows'> | undefined): boolean => model?.workflows.includes('upscale') ?? false;
+
+/**
+ * An upscale request: exactly one reference (the source: an upload or image of the user's), no size
+ * of its own (the output is the source × the model's factor, so width, height and aspect_ratio are
+ * refused rather than silently ignored), one image per request, and an output within the model's limits.
+ */
+export function resolveUpscale(input: CreateGenerationInput, model: ModelDefinition, source: SourceSize): ResolvedRequest {
+  const factor = model.upscale_factor ?? 1;
+  const fields: FieldError[] = [];
+  const references = input.references ?? [];
+  if (references.length !== 1) fields.push({ path: 'references', message: `${model.label} takes exactly one image to upscale (got ${references.length})` });
+  for (const key of ['width', 'height', 'aspect_ratio'] as const) {
+    if (input[key] !== undefined) fields.push({ path: key, message: `${model.label} makes the image ${factor}× the size of its source; leave out ${key}` });
+  }
+  if ((input.count ?? 1) > 1) fields.push({ path: 'count', message: `${model.label} makes one image per request (got count ${input.count})` });
+  const outputFormat = input.output_format ?? model.default_output_format;
+  if (!model.output_formats.includes(outputFormat)) {
+    fields.push({ path: 'output_format', message: `${model.label} supports ${model.output_formats.join(', ')} (got ${outputFormat})` });
+  }
+  let width = 0;
+  let height = 0;
+  if (references.length === 1) {
+    if (!source) {
+      fields.push({ path: 'references.0', message: `image 1 (${references[0]}) is not one of your uploads or images` });
+    } else {
+      width = source.width * factor;
+      height = source.height * factor;
+      const mp = (pixels: number) => Number((pixels / 1024 / 1024).toFixed(2));
+      if (width > model.max_dimension || height > model.max_dimension || width * height > model.max_pixels) {
+        fields.push({
+          path: 'references.0',
+          message: `this ${source.width}×${source.height} image would become ${width}×${height} (${mp(width * height)} MP); ${model.label} makes at most ${mp(model.max_pixels)} MP and ${model.max_dimension} pixels a side`,
+        });
+      } else if (width < model.min_dimension || height < model.min_dimension) {
+        fields.push({ path: 'references.0', message: `this ${source.width}×${source.height} image is too small to upscale; the result must be at least ${model.min_dimension} pixels a side` });
+      }
+    }
+  }
+  if (fields.length) throw new AppError('validation_failed', fields.map((f) => f.message).join('; '), { fields });
+  return { width, height, aspectRatio: null, outputFormat };
 }
 
 /** A stable hash of what was asked, to tell an idempotent retry from a different request under the same key. */

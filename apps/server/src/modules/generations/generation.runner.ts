@@ -12,7 +12,7 @@ import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
 import type { MediaService } from '#src/modules/media/media.service.ts';
 import { runGenerationJob } from './generations.jobs.ts';
 import type { GenerationsRepository } from './generations.repository.ts';
-import { backoffMs } from './generation.rules.ts';
+import { backoffMs, takesOriginalReferences } from './generation.rules.ts';
 import type { RouteBreakers } from './route-breakers.ts';
 
 export interface RunnerOptions {
@@ -48,8 +48,8 @@ export function createGenerationRunner(deps: {
   media: Pick<MediaService, 'storeOutput' | 'record' | 'discard'>;
   jobs: JobQueue;
   events: Pick<EventHub, 'sleepUnlessWoken' | 'wakeLocal'>;
-  /** Loads a generation's reference images (decrypted, sized for engines), in order. */
-  loadReferences: (userId: string, generationId: string) => Promise<ReferenceImage[]>;
+  /** Loads a generation's reference images (decrypted, sized for engines unless `original`), in order. */
+  loadReferences: (userId: string, generationId: string, opts?: { original?: boolean }) => Promise<ReferenceImage[]>;
   clock: Clock;
   logger: Logger;
   options: RunnerOptions;
@@ -239,7 +239,7 @@ export function createGenerationRunner(deps: {
       // References are reloaded on every attempt (stateless engines such as the offline one render from them).
       let references: ReferenceImage[];
       try {
-        references = await deps.loadReferences(gen.user_id, gen.id);
+        references = await deps.loadReferences(gen.user_id, gen.id, { original: takesOriginalReferences(catalogue.get(gen.model_id)) });
       } catch (error) {
         if (error instanceof EngineError && !error.retryable) return finish(gen, 'failed', error.code, error.message);
         throw error;

@@ -6,7 +6,7 @@ import type { ReferenceRef } from './references.repository.ts';
 
 /** Copies fields explicitly: internal columns (leases, engine ids, operator details) never leave the server. */
 export function presentGeneration(
-  { row, images, references }: { row: GenerationRow; images: readonly ImageRow[]; references: readonly (ReferenceRef | null)[] },
+  { row, images, references, collectionIds }: { row: GenerationRow; images: readonly ImageRow[]; references: readonly (ReferenceRef | null)[]; collectionIds: readonly string[] },
   ctx: { catalogue: Catalogue; basePath: '/api' | '/v1' },
 ): Generation {
   const model = ctx.catalogue.get(row.model_id);
@@ -38,6 +38,10 @@ export function presentGeneration(
     })),
     references: references.filter((ref): ref is ReferenceRef => ref !== null).map((ref) => ({ id: ref.id, kind: ref.kind, thumbnail_url: `${ctx.basePath}/${ref.kind === 'upload' ? 'uploads' : 'images'}/${ref.id}/thumbnail` })),
     parent_id: row.parent_id,
+    workflow: row.workflow,
+    batch_id: row.batch_id,
+    favorite: row.favorite,
+    collection_ids: [...collectionIds],
     created_at: row.created_at.toISOString(),
     started_at: row.started_at?.toISOString() ?? null,
     completed_at: row.completed_at?.toISOString() ?? null,

@@ -1,11 +1,23 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '#src/db/client.ts';
 import type { DB, EngineHandleJson, GenerationRow, NewGeneration, RouteAttempt } from '#src/db/schema.ts';
-import type { Engine, FailureCode } from '@atelier/contracts';
+import type { Engine, FailureCode, GenerationStatus, Workflow } from '@atelier/contracts';
 
 /** SQL for the generations table. Every user-facing read is scoped by user_id in the query itself. */
 export type GenerationsRepository = ReturnType<typeof createGenerationsRepository>;
 type Executor = Db | Transaction<DB>;
+
+/** History filters, already validated and resolved (dates as instants, q as a tsquery). */
+export interface HistoryFilters {
+  tsQuery?: string | null;
+  model?: string | undefined;
+  workflow?: Workflow | undefined;
+  status?: GenerationStatus | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  favorite?: boolean | undefined;
+  collectionId?: string | undefined;
+}
 
 export function createGenerationsRepository(db: Db) {
   return {
@@ -27,11 +39,49 @@ export function createGenerationsRepository(db: Db) {
       return db.selectFrom('generations').selectAll().where('user_id', '=', userId).where('idempotency_key', '=', key).executeTakeFirst();
     },
 
-    /** Newest first; keyset on id (UUIDv7 sorts by time). */
-    listForUser(userId: string, opts: { beforeId: string | null; limit: number }): Promise<GenerationRow[]> {
+    /**
+     * The user's history, newest first, keyset-paged on id (UUIDv7 sorts by time), narrowed by every
+     * filter given. `tsQuery` comes from `toPrefixTsQuery` (built by PostgreSQL's own parser).
+     */
+    search(userId: string, f: HistoryFilters & { beforeId: string | null; limit: number }): Promise<GenerationRow[]> {
       let q = db.selectFrom('generations').selectAll().where('user_id', '=', userId);
-      if (opts.beforeId) q = q.where('id', '<', opts.beforeId);
-      return q.orderBy('id', 'desc').limit(opts.limit).execute();
+      if (f.beforeId) q = q.where('id', '<', f.beforeId);
+      if (f.tsQuery) q = q.where(sql<boolean>`prompt_tsv @@ to_tsquery('simple', ${f.tsQuery})`);
+      if (f.model) q = q.where('model_id', '=', f.model);
+      if (f.workflow) q = q.where('workflow', '=', f.workflow);
+      if (f.status) q = q.where('status', '=', f.status);
+      if (f.from) q = q.where('created_at', '>=', f.from);
+      if (f.to) q = q.where('created_at', '<', f.to);
+      if (f.favorite !== undefined) q = q.where('favorite', '=', f.favorite);
+      if (f.collectionId) q = q.where('id', 'in', db.selectFrom('collection_items').select('generation_id').where('collection_id', '=', f.collectionId));
+      return q.orderBy('id', 'desc').limit(f.limit).execute();
+    },
+
+    /**
+     * A prefix-matching tsquery for a search box ("red fox" → 'red':* & 'fox':*), tokenised by the same
+     * parser that built prompt_tsv, so what matches is exactly what was indexed. Null when q has no words.
+     */
+    async toPrefixTsQuery(q: string): Promise<string | null> {
+      const row = await sql<{ query: string | null }>`
+        select string_agg(quote_literal(lexeme) || ':*', ' & ') as query
+        from (select lexeme from unnest(to_tsvector('simple', ${q})) limit 16) words`.execute(db);
+      return row.rows[0]?.query ?? null;
+    },
+
+    /** The generations a request made together (variations), in seed order. */
+    listBatch(userId: string, batchId: string): Promise<GenerationRow[]> {
+      return db.selectFrom('generations').selectAll().where('user_id', '=', userId).where('batch_id', '=', batchId).orderBy('id').execute();
+    },
+
+    async setFavorite(trx: Transaction<DB>, userId: string, ids: readonly string[], favorite: boolean): Promise<string[]> {
+      const rows = await trx.updateTable('generations').set({ favorite, updated_at: sql`now()` }).where('user_id', '=', userId).where('id', 'in', ids).where('favorite', '!=', favorite).returning('id').execute();
+      return rows.map((r) => r.id);
+    },
+
+    /** Which of these ids are the user's generations. */
+    async ownedIds(ex: Executor, userId: string, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      return (await ex.selectFrom('generations').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute()).map((r) => r.id);
     },
 
     systemGet(id: string): Promise<GenerationRow | undefined> {

@@ -1,7 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createGenerationSchema, generationPageSchema, generationSchema, generationVersionsSchema, idParamSchema, listGenerationsQuerySchema } from '@atelier/contracts';
+import {
+  bulkGenerationsSchema,
+  bulkResultSchema,
+  createGenerationResponseSchema,
+  createGenerationSchema,
+  generationPageSchema,
+  generationSchema,
+  generationVersionsSchema,
+  idParamSchema,
+  listGenerationsQuerySchema,
+  quoteSchema,
+  updateGenerationSchema,
+} from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
@@ -25,14 +37,44 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
         description: 'Queues a generation. Send an Idempotency-Key header to make retries safe: the same key and body return the same generation; the same key with another body is a 409.',
         headers: idempotencyHeaders,
         body: createGenerationSchema,
-        response: { 200: generationSchema, 202: generationSchema },
+        response: { 200: createGenerationResponseSchema, 202: createGenerationResponseSchema },
       },
     },
     async (request, reply) => {
       const actor = requireActor(request.actor);
-      const { generation, replayed } = await deps.generations.create(actor.userId, request.body, request.headers['idempotency-key']);
-      return reply.status(replayed ? 200 : 202).send(present(generation));
+      const { generation, batch, replayed } = await deps.generations.create(actor.userId, request.body, request.headers['idempotency-key']);
+      return reply.status(replayed ? 200 : 202).send({ ...present(generation), batch });
     },
+  );
+
+  r.post(
+    `${prefix}/generations/quote`,
+    {
+      config: { auth },
+      schema: {
+        tags,
+        summary: 'Price a generation before creating it',
+        description: 'Takes the same body as POST /generations and answers what it would cost in credits (per model, output megapixels, references and count). Creates nothing.',
+        body: createGenerationSchema,
+        response: { 200: quoteSchema },
+      },
+    },
+    async (request) => deps.generations.quote(requireActor(request.actor).userId, request.body),
+  );
+
+  r.post(
+    `${prefix}/generations/bulk`,
+    {
+      config: { auth },
+      schema: {
+        tags,
+        summary: 'One action over many generations',
+        description: 'delete, favorite, unfavorite, add_to_collection, remove_from_collection or move_to_collection, for up to 500 ids, in one transaction. Ids that are not yours are ignored; `affected` counts what changed.',
+        body: bulkGenerationsSchema,
+        response: { 200: bulkResultSchema },
+      },
+    },
+    async (request) => deps.generations.bulk(requireActor(request.actor).userId, request.body),
   );
 
   r.get(
@@ -48,6 +90,12 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
     `${prefix}/generations/:id`,
     { config: { auth }, schema: { tags, summary: 'Get a generation', params: idParamSchema, response: { 200: generationSchema } } },
     async (request) => present(await deps.generations.get(requireActor(request.actor).userId, request.params.id)),
+  );
+
+  r.patch(
+    `${prefix}/generations/:id`,
+    { config: { auth }, schema: { tags, summary: 'Change a generation (favourite)', params: idParamSchema, body: updateGenerationSchema, response: { 200: generationSchema } } },
+    async (request) => present(await deps.generations.update(requireActor(request.actor).userId, request.params.id, request.body)),
   );
 
   r.get(

@@ -1,4 +1,4 @@
-import type { CreateGenerationInput, FieldError } from '@atelier/contracts';
+import { quoteCredits, type Quote, boundEnd, boundStart, type BulkGenerationsInput, type CreateGenerationInput, type FieldError, type ListGenerationsQuery, type Workflow } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
 import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
 import { publishEngineWake, publishGenerationChanged } from '#src/events/event-hub.ts';
@@ -8,6 +8,7 @@ import { newId } from '#src/lib/ids.ts';
 import type { Catalogue, CatalogueEntry } from '#src/modules/catalogue/catalogue.ts';
 import type { MediaService } from '#src/modules/media/media.service.ts';
 import { runGenerationJob } from './generations.jobs.ts';
+import type { CollectionsRepository } from '#src/modules/collections/collections.repository.ts';
 import type { GenerationsRepository } from './generations.repository.ts';
 import type { ReferenceRef, ReferencesRepository } from './references.repository.ts';
 import { hashRequest, resolveRequest, validateIdempotencyKey } from './generation.rules.ts';
@@ -17,6 +18,15 @@ export interface GenerationWithImages {
   images: ImageRow[];
   /** In order; null where the upload or image has since been deleted. */
   references: (ReferenceRef | null)[];
+  collectionIds: string[];
+}
+
+const MAX_SEED = 4_294_967_295;
+
+/** What a request is, for history filters: upscale models are their own workflow; otherwise by its references. */
+export function workflowOf(model: { workflows: readonly Workflow[] }, references: number): Workflow {
+  if (model.workflows.includes('upscale')) return 'upscale';
+  return references === 0 ? 'text-to-image' : references === 1 ? 'image-to-image' : 'multi-reference';
 }
 
 export type GenerationService = ReturnType<typeof createGenerationService>;
@@ -27,17 +37,24 @@ export function createGenerationService(deps: {
   catalogue: Catalogue;
   media: Pick<MediaService, 'listForGenerations' | 'schedulePurgeForGeneration'>;
   references: ReferencesRepository;
+  collections: Pick<CollectionsRepository, 'collectionIdsFor' | 'get' | 'addItems' | 'removeItems'>;
   jobs: JobQueue;
 }) {
   const { db, repository, catalogue, media, jobs } = deps;
 
   const withImages = async (rows: GenerationRow[]): Promise<GenerationWithImages[]> => {
-    const [images, references] = await Promise.all([
+    const ids = rows.map((r) => r.id);
+    const [images, references, collections] = await Promise.all([
       media.listForGenerations(rows.filter((r) => r.status === 'succeeded').map((r) => r.id)),
-      deps.references.listFor(rows.map((r) => r.id)),
+      deps.references.listFor(ids),
+      deps.collections.collectionIdsFor(ids),
     ]);
-    return rows.map((row) => ({ row, images: images.filter((i) => i.generation_id === row.id), references: references.get(row.id) ?? [] }));
+    return rows.map((row) => ({ row, images: images.filter((i) => i.generation_id === row.id), references: references.get(row.id) ?? [], collectionIds: collections.get(row.id) ?? [] }));
   };
+
+  /** The size rules (generation.rules.ts); an upscale model's output size comes from its source image's stored size. */
+  const resolveSize = async (userId: string, input: CreateGenerationInput, model: CatalogueEntry) =>
+    resolveRequest(input, model, model.upscale_factor !== undefined && input.references?.length === 1 ? await deps.references.sizeOf(userId, input.references[0]) : undefined);
 
   /** The request's references and parent, checked: the user's own, within the model's limit, on a route that takes them. */
   const resolveInputs = async (userId: string, input: CreateGenerationInput, model: CatalogueEntry): Promise<{ references: ReferenceRef[]; parentId: string | null; routes: CatalogueEntry['availableRoutes'] }> => {
@@ -74,68 +91,93 @@ export function createGenerationService(deps: {
      * queued and enqueues its job (and, later, reserves credits and records the safety verdict).
      * The same Idempotency-Key with the same body returns the first generation; with another body, 409.
      */
-    async create(userId: string, input: CreateGenerationInput, rawIdempotencyKey?: string): Promise<{ generation: GenerationWithImages; replayed: boolean }> {
+    async create(userId: string, input: CreateGenerationInput, rawIdempotencyKey?: string): Promise<{ generation: GenerationWithImages; batch: string[]; replayed: boolean }> {
       const idempotencyKey = validateIdempotencyKey(rawIdempotencyKey);
       const model = catalogue.get(input.model);
       if (!model) {
         const available = catalogue.list().map((m) => m.id).join(', ');
         throw new AppError('validation_failed', `Unknown model "${input.model}"`, { fields: [{ path: 'model', message: `unknown or unavailable model "${input.model}"; available: ${available}` }] });
       }
-      const resolved = resolveRequest(input, model);
+      const resolved = await resolveSize(userId, input, model);
       const inputs = await resolveInputs(userId, input, model);
       const route = inputs.routes[0]!;
       const requestHash = hashRequest(input);
+      const count = input.count ?? 1;
 
+      const replayOf = async (existing: GenerationRow) => {
+        const first = replay(existing, requestHash);
+        const batch = first.batch_id ? (await repository.listBatch(userId, first.batch_id)).map((r) => r.id) : [first.id];
+        return { generation: (await withImages([first]))[0]!, batch, replayed: true };
+      };
       if (idempotencyKey) {
         const existing = await repository.getByIdempotencyKey(userId, idempotencyKey);
-        if (existing) return { generation: (await withImages([replay(existing, requestHash)]))[0]!, replayed: true };
+        if (existing) return replayOf(existing);
       }
 
-      const id = newId();
+      // Variations: one generation each, seeds consecutive from the given (or a random) seed.
+      const baseSeed = input.seed ?? (count > 1 ? crypto.getRandomValues(new Uint32Array(1))[0]! : null);
+      const batchId = count > 1 ? newId() : null;
+      const workflow = workflowOf(model, inputs.references.length);
       const inserted = await db.transaction().execute(async (trx) => {
-        const row = await repository.insert(trx, {
-          id,
-          user_id: userId,
-          status: 'queued',
-          model_id: model.id,
-          engine: route.engine,
-          engine_model: route.engine_model,
-          prompt: input.prompt,
-          width: resolved.width,
-          height: resolved.height,
-          aspect_ratio: resolved.aspectRatio,
-          seed: input.seed ?? null,
-          output_format: resolved.outputFormat,
-          idempotency_key: idempotencyKey,
-          request_hash: requestHash,
-          engine_request_id: null,
-          engine_handle: null,
-          webhook_token_hash: null,
-          submitted_at: null,
-          engine_finished_at: null,
-          engine_cost: null,
-          progress: null,
-          lease_until: null,
-          error_code: null,
-          error_detail: null,
-          cost_credits: null,
-          parent_id: inputs.parentId,
-        });
-        if (!row) return undefined;
-        await deps.references.insert(trx, row.id, inputs.references);
-        // Seams for later issues, inside this same transaction: safety screening of the prompt, and the
-        // credits hold (reserve now, capture on success, release on failure/cancel).
-        await jobs.enqueue(runGenerationJob, { generationId: row.id }, { trx });
-        await publishGenerationChanged(trx, { generationId: row.id, userId });
-        return row;
+        const rows: GenerationRow[] = [];
+        for (let i = 0; i < count; i++) {
+          const row = await repository.insert(trx, {
+            id: newId(),
+            user_id: userId,
+            status: 'queued',
+            model_id: model.id,
+            engine: route.engine,
+            engine_model: route.engine_model,
+            prompt: input.prompt,
+            width: resolved.width,
+            height: resolved.height,
+            aspect_ratio: resolved.aspectRatio,
+            seed: baseSeed === null ? null : (baseSeed + i) % (MAX_SEED + 1),
+            output_format: resolved.outputFormat,
+            // Only the first row carries the key; the others are found through batch_id on a replay.
+            idempotency_key: i === 0 ? idempotencyKey : null,
+            request_hash: requestHash,
+            engine_request_id: null,
+            engine_handle: null,
+            webhook_token_hash: null,
+            submitted_at: null,
+            engine_finished_at: null,
+            engine_cost: null,
+            progress: null,
+            lease_until: null,
+            error_code: null,
+            error_detail: null,
+            cost_credits: null,
+            parent_id: inputs.parentId,
+            workflow,
+            batch_id: batchId,
+          });
+          if (!row) return undefined;
+          await deps.references.insert(trx, row.id, inputs.references);
+          // Seams for later issues, inside this same transaction: safety screening of the prompt, and the
+          // credits hold (reserve now, capture on success, release on failure/cancel).
+          await jobs.enqueue(runGenerationJob, { generationId: row.id }, { trx });
+          await publishGenerationChanged(trx, { generationId: row.id, userId });
+          rows.push(row);
+        }
+        return rows;
       });
       if (!inserted) {
         // A concurrent request with the same key committed first.
         const existing = await repository.getByIdempotencyKey(userId, idempotencyKey!);
         if (!existing) throw new AppError('internal', 'Idempotent insert lost its row');
-        return { generation: (await withImages([replay(existing, requestHash)]))[0]!, replayed: true };
+        return replayOf(existing);
       }
-      return { generation: { row: inserted, images: [], references: inputs.references }, replayed: false };
+      return { generation: { row: inserted[0]!, images: [], references: inputs.references, collectionIds: [] }, batch: inserted.map((r) => r.id), replayed: false };
+    },
+
+    /** What a request would cost, from the catalogue; checks the request like create does, creates nothing. */
+    async quote(userId: string, input: CreateGenerationInput): Promise<Quote> {
+      const model = catalogue.get(input.model);
+      if (!model) throw new AppError('validation_failed', `Unknown model "${input.model}"`, { fields: [{ path: 'model', message: `unknown or unavailable model "${input.model}"` }] });
+      const resolved = await resolveSize(userId, input, model);
+      const inputs = await resolveInputs(userId, input, model);
+      return quoteCredits(model, { width: resolved.width, height: resolved.height, references: inputs.references.length, count: input.count ?? 1 });
     },
 
     async get(userId: string, id: string): Promise<GenerationWithImages> {
@@ -144,12 +186,83 @@ export function createGenerationService(deps: {
       return (await withImages([row]))[0]!;
     },
 
-    async list(userId: string, opts: { cursor?: string | undefined; limit: number }): Promise<{ items: GenerationWithImages[]; nextCursor: string | null }> {
-      const beforeId = opts.cursor ? decodeCursor(opts.cursor) : null;
-      const rows = await repository.listForUser(userId, { beforeId, limit: opts.limit + 1 });
-      const page = rows.slice(0, opts.limit);
-      const nextCursor = rows.length > opts.limit ? encodeCursor(page.at(-1)!.id) : null;
+    /** The history: newest first, narrowed by search words and filters, keyset-paged. */
+    async list(userId: string, query: ListGenerationsQuery): Promise<{ items: GenerationWithImages[]; nextCursor: string | null }> {
+      const beforeId = query.cursor ? decodeCursor(query.cursor) : null;
+      if (query.collection && !(await deps.collections.get(userId, query.collection))) throw notFound('Collection');
+      const tsQuery = query.q ? await repository.toPrefixTsQuery(query.q) : null;
+      const rows = await repository.search(userId, {
+        beforeId,
+        limit: query.limit + 1,
+        tsQuery,
+        model: query.model,
+        workflow: query.workflow,
+        status: query.status,
+        from: query.from ? boundStart(query.from) : undefined,
+        to: query.to ? boundEnd(query.to) : undefined,
+        favorite: query.favorite,
+        collectionId: query.collection,
+      });
+      const page = rows.slice(0, query.limit);
+      const nextCursor = rows.length > query.limit ? encodeCursor(page.at(-1)!.id) : null;
       return { items: await withImages(page), nextCursor };
+    },
+
+    async update(userId: string, id: string, patch: { favorite?: boolean | undefined }): Promise<GenerationWithImages> {
+      if (patch.favorite !== undefined) {
+        const favorite = patch.favorite;
+        await db.transaction().execute(async (trx) => {
+          const changed = await repository.setFavorite(trx, userId, [id], favorite);
+          for (const gid of changed) await publishGenerationChanged(trx, { generationId: gid, userId });
+        });
+      }
+      return this.get(userId, id);
+    },
+
+    /**
+     * One action over many generations, all or nothing, in one transaction. Ids that are not the
+     * user's are ignored (never revealed); `affected` counts what actually changed.
+     */
+    async bulk(userId: string, input: BulkGenerationsInput): Promise<{ affected: number }> {
+      const ids = [...new Set(input.ids)];
+      if (input.action === 'add_to_collection' || input.action === 'remove_from_collection' || input.action === 'move_to_collection') {
+        if (!(await deps.collections.get(userId, input.collection_id))) throw new AppError('not_found', 'Collection not found', { fields: [{ path: 'collection_id', message: 'not one of your collections' }] });
+        if (input.action === 'move_to_collection' && !(await deps.collections.get(userId, input.from_collection_id))) {
+          throw new AppError('not_found', 'Collection not found', { fields: [{ path: 'from_collection_id', message: 'not one of your collections' }] });
+        }
+      }
+      const affected = await db.transaction().execute(async (trx) => {
+        let changed: string[];
+        switch (input.action) {
+          case 'delete': {
+            changed = [];
+            for (const id of await repository.ownedIds(trx, userId, ids)) {
+              await media.schedulePurgeForGeneration(trx, userId, id);
+              if (await repository.delete(trx, userId, id)) changed.push(id);
+            }
+            break;
+          }
+          case 'favorite':
+          case 'unfavorite':
+            changed = await repository.setFavorite(trx, userId, ids, input.action === 'favorite');
+            break;
+          case 'add_to_collection':
+            changed = await deps.collections.addItems(trx, userId, input.collection_id, ids);
+            break;
+          case 'remove_from_collection':
+            changed = await deps.collections.removeItems(trx, input.collection_id, ids);
+            break;
+          case 'move_to_collection': {
+            const removed = await deps.collections.removeItems(trx, input.from_collection_id, ids);
+            await deps.collections.addItems(trx, userId, input.collection_id, removed);
+            changed = removed;
+            break;
+          }
+        }
+        for (const gid of changed) await publishGenerationChanged(trx, { generationId: gid, userId });
+        return changed.length;
+      });
+      return { affected };
     },
 
     async cancel(userId: string, id: string): Promise<GenerationWithImages> {
@@ -168,7 +281,6 @@ export function createGenerationService(deps: {
       throw new AppError('invalid_state', `This generation already ${current.status === 'succeeded' ? 'finished' : current.status === 'canceled' ? 'was canceled' : `ended (${current.status})`}; there is nothing to cancel.`);
     },
 
-    /** Deletes the record now and its stored objects right after (a job, so a crash cannot leave them behind). */
     /** The version graph around a generation: every generation linked to it by refinement, with its parent. */
     async versions(userId: string, id: string): Promise<{ items: GenerationWithImages[]; edges: { parent: string; child: string }[] }> {
       const graph = await deps.references.versionGraph(userId, id);
@@ -177,6 +289,7 @@ export function createGenerationService(deps: {
       return { items: await withImages(rows), edges: graph.filter((g) => g.parent_id !== null).map((g) => ({ parent: g.parent_id!, child: g.id })) };
     },
 
+    /** Deletes the record now and its stored objects right after (a job, so a crash cannot leave them behind). */
     async delete(userId: string, id: string): Promise<void> {
       const deleted = await db.transaction().execute(async (trx) => {
         await media.schedulePurgeForGeneration(trx, userId, id);

@@ -6,8 +6,10 @@ type StoredImage = { bytes: Buffer; format: OutputFormat; width: number; height:
 
 /**
  * Loads a generation's references for the job, in the user's order: their uploads and earlier outputs,
- * decrypted, and sized for engines (at most `maxSide` on the long side). A reference deleted since the
- * generation was queued fails it for good: running without it would not be what the user asked for.
+ * decrypted, and sized for engines (at most `maxSide` on the long side) — or as stored when `original`
+ * is set, for models that must see every pixel of the source (upscalers, see takesOriginalReferences).
+ * A reference deleted since the generation was queued fails it for good: running without it would not
+ * be what the user asked for.
  */
 export function createReferenceLoader(deps: {
   references: Pick<ReferencesRepository, 'listFor'>;
@@ -16,13 +18,13 @@ export function createReferenceLoader(deps: {
   fitWithin: (image: StoredImage, maxSide: number) => Promise<StoredImage>;
   maxSide?: number;
 }) {
-  return async (userId: string, generationId: string): Promise<ReferenceImage[]> => {
+  return async (userId: string, generationId: string, opts: { original?: boolean } = {}): Promise<ReferenceImage[]> => {
     const refs = (await deps.references.listFor([generationId])).get(generationId) ?? [];
     return Promise.all(
       refs.map(async (ref, i) => {
         const stored = ref === null ? undefined : ref.kind === 'upload' ? await deps.readUpload(userId, ref.id) : await deps.readImage(userId, ref.id);
         if (!stored) throw new EngineError('engine_rejected_request', `reference image ${i + 1} was deleted before the generation ran`, { retryable: false });
-        return deps.fitWithin(stored, deps.maxSide ?? 2048);
+        return opts.original ? stored : deps.fitWithin(stored, deps.maxSide ?? 2048);
       }),
     );
   };

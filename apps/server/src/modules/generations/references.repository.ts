@@ -22,6 +22,16 @@ export function createReferencesRepository(db: Db) {
       return new Map([...uploads.map((u) => [u.id, 'upload'] as const), ...images.map((i) => [i.id, 'image'] as const)]);
     },
 
+    /** The stored size of one of the user's uploads or images (an upscale's source); undefined when it is neither. */
+    async sizeOf(userId: string, id: string | undefined): Promise<{ width: number; height: number } | undefined> {
+      if (id === undefined) return undefined;
+      const [upload, image] = await Promise.all([
+        db.selectFrom('uploads').select(['width', 'height']).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst(),
+        db.selectFrom('images').select(['width', 'height']).where('user_id', '=', userId).where('id', '=', id).executeTakeFirst(),
+      ]);
+      return upload ?? image;
+    },
+
     async insert(trx: Transaction<DB>, generationId: string, refs: readonly ReferenceRef[]): Promise<void> {
       if (refs.length === 0) return;
       await trx

@@ -26,10 +26,10 @@ export function registerMediaRoutes(app: FastifyInstance, deps: { media: MediaSe
     `${prefix}/images/:id`,
     {
       config: { auth },
-      schema: { tags, summary: 'Download an image (original, or converted with ?format=png|jpeg|webp)', params: idParamSchema, querystring: imageFormatQuerySchema },
+      schema: { tags, summary: 'Download an image (original, or converted with ?format=png|jpeg|webp and/or downsized with ?width=)', params: idParamSchema, querystring: imageFormatQuerySchema },
     },
     async (request, reply) => {
-      const file = await deps.media.read(requireActor(request.actor).userId, request.params.id, 'original', request.query.format);
+      const file = await deps.media.read(requireActor(request.actor).userId, request.params.id, 'original', request.query.format, { width: request.query.width });
       return send(reply, file, request.query.download !== undefined);
     },
   );

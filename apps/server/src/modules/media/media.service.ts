@@ -81,7 +81,7 @@ export function createMediaService(deps: { repository: MediaRepository; storage:
     listForGenerations: (ids: readonly string[]) => repository.listForGenerations(ids),
 
     /** Reads an image for its owner; anyone else gets not_found. Converts the original on request. */
-    async read(userId: string, imageId: string, variant: ImageVariant, format?: OutputFormat): Promise<{ bytes: Buffer; contentType: string; filename: string }> {
+    async read(userId: string, imageId: string, variant: ImageVariant, format?: OutputFormat, opts: { width?: number | undefined } = {}): Promise<{ bytes: Buffer; contentType: string; filename: string }> {
       const image = await repository.getForUser(userId, imageId);
       if (!image) throw notFound('Image');
       const key = variant === 'original' ? image.original_key : variant === 'thumbnail' ? image.thumbnail_key : image.preview_key;
@@ -90,8 +90,10 @@ export function createMediaService(deps: { repository: MediaRepository; storage:
       if (!stored) throw notFound('Image');
       if (variant !== 'original') return { bytes: stored, contentType: 'image/webp', filename: `atelier-${image.id}-${variant}.webp` };
       const target = format ?? image.format;
-      const bytes = target === image.format ? stored : await imaging.convert(stored, target);
-      return { bytes, contentType: CONTENT_TYPES[target], filename: `atelier-${image.generation_id}.${EXTENSIONS[target]}` };
+      const width = opts.width !== undefined && opts.width < image.width ? opts.width : undefined;
+      const bytes = target === image.format && width === undefined ? stored : await imaging.convert(stored, target, { width });
+      const suffix = width === undefined ? '' : `-${width}w`;
+      return { bytes, contentType: CONTENT_TYPES[target], filename: `atelier-${image.generation_id}${suffix}.${EXTENSIONS[target]}` };
     },
 
     /** An output's original, decrypted, for use as a reference image in a new generation (owner only). */

@@ -38,7 +38,7 @@ interface Studio {
 async function startStudio(): Promise<Studio> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-uploads-'));
   const storage = createEncryptedStorage(createLocalStorage(dir), createLocalKms(crypto.randomBytes(32)));
-  const uploads = createUploadService({ repository: createUploadRepository(server.container.database.db), storage, imaging: createImaging() });
+  const uploads = createUploadService({ db: server.container.database.db, repository: createUploadRepository(server.container.database.db), storage, imaging: createImaging() });
   const app = Fastify({ bodyLimit: MB });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,13 +1,29 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable, type Transaction } from 'kysely';
 import type { Db } from '#src/db/client.ts';
-import type { UploadRow, UploadsTable } from '#src/db/schema.ts';
+import type { DB, UploadRow, UploadsTable } from '#src/db/schema.ts';
 
 export type UploadRepository = ReturnType<typeof createUploadRepository>;
 
+/** Advisory-lock namespace ("ATLU"): one user's quota-checked inserts take turns. */
+const UPLOAD_LOCK_NAMESPACE = 0x41544c55;
+
 export function createUploadRepository(db: Db) {
   return {
-    insert(row: Insertable<UploadsTable>): Promise<UploadRow> {
-      return db.insertInto('uploads').values(row).returningAll().executeTakeFirstOrThrow();
+    insert(executor: Db | Transaction<DB>, row: Insertable<UploadsTable>): Promise<UploadRow> {
+      return executor.insertInto('uploads').values(row).returningAll().executeTakeFirstOrThrow();
+    },
+    /** Held until the transaction ends. Users whose ids hash alike only wait for each other, never see each other's data. */
+    async lockUser(trx: Transaction<DB>, userId: string): Promise<void> {
+      await sql`select pg_advisory_xact_lock(${UPLOAD_LOCK_NAMESPACE}, hashtext(${userId}))`.execute(trx);
+    },
+    /** The user's uploads and the bytes of their stored originals (what the quota counts). */
+    async usage(executor: Db | Transaction<DB>, userId: string): Promise<{ count: number; bytes: number }> {
+      const row = await executor
+        .selectFrom('uploads')
+        .select((eb) => [eb.fn.countAll<number>().as('count'), sql<number>`coalesce(sum(bytes), 0)::int8`.as('bytes')])
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return { count: Number(row.count), bytes: Number(row.bytes) };
     },
     getForUser(userId: string, uploadId: string): Promise<UploadRow | undefined> {
       return db.selectFrom('uploads').selectAll().where('id', '=', uploadId).where('user_id', '=', userId).executeTakeFirst();

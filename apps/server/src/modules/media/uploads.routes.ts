@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { idParamSchema, listUploadsQuerySchema, UPLOAD_FILE_FIELD, UPLOAD_LIMITS, uploadPageSchema, uploadSchema } from '@atelier/contracts';
+import { idParamSchema, listUploadsQuerySchema, UPLOAD_FILE_FIELD, UPLOAD_LIMITS, uploadPageSchema, uploadSchema, uploadUsageSchema } from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
 import { AppError } from '#src/lib/errors.ts';
@@ -27,13 +27,18 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
       `${prefix}/uploads`,
       {
         config: { auth },
-        onRequest: async (request, reply) => closingOnError(reply, async () => refuseBeforeReading(request, maxBytes)),
+        onRequest: async (request, reply) =>
+          closingOnError(reply, async () => {
+            refuseBeforeReading(request, maxBytes);
+            await admit(deps.uploads, request, reply);
+          }),
         schema: {
           tags,
           summary: 'Upload a reference image',
           description:
             `multipart/form-data with one file in the field "${UPLOAD_FILE_FIELD}". PNG, JPEG or WebP (recognised by content), at most ${formatMegabytes(maxBytes)}, ` +
-            `${UPLOAD_LIMITS.maxPixels / 1_000_000} MP and ${UPLOAD_LIMITS.maxSide} px per side. The image is re-encoded in its own format without any metadata (EXIF, GPS, ICC).`,
+            `${UPLOAD_LIMITS.maxPixels / 1_000_000} MP and ${UPLOAD_LIMITS.maxSide} px per side. The image is re-encoded in its own format without any metadata (EXIF, GPS, ICC). ` +
+            'Each account has an upload quota (bytes and number of uploads; 413 when full: delete uploads to free space) and a per-minute limit (429 with Retry-After); GET /uploads/usage shows both.',
           consumes: ['multipart/form-data'],
           // Documents the form for the OpenAPI document; the multipart parser leaves the body itself unset.
           body: z.object({ [UPLOAD_FILE_FIELD]: z.string().meta({ format: 'binary' }) }).nullish(),
@@ -53,6 +58,15 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
       async (request) => {
         const page = await deps.uploads.list(requireActor(request.actor).userId, request.query);
         return { data: page.items.map((row) => presentUpload(row, prefix)), next_cursor: page.nextCursor };
+      },
+    );
+
+    r.get(
+      `${prefix}/uploads/usage`,
+      { config: { auth }, schema: { tags, summary: 'What your uploads take against your quota', response: { 200: uploadUsageSchema } } },
+      async (request) => {
+        const usage = await deps.uploads.usage(requireActor(request.actor).userId);
+        return { used_bytes: usage.bytes, used_count: usage.count, quota_bytes: usage.quota.maxBytes, quota_count: usage.quota.maxCount, rate_limit_per_minute: usage.ratePerMinute };
       },
     );
 
@@ -89,13 +103,24 @@ async function closingOnError<T>(reply: FastifyReply, step: () => Promise<T>): P
 }
 
 /** Refusals that need no byte of the body: the wrong kind of body, or one that announces it is too large. */
-async function refuseBeforeReading(request: FastifyRequest, maxBytes: number): Promise<void> {
+function refuseBeforeReading(request: FastifyRequest, maxBytes: number): void {
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'multipart/form-data') {
     throw new AppError('unsupported_media_type', `Send the image as multipart/form-data with one file in the field "${UPLOAD_FILE_FIELD}" (got ${type ? type : 'no Content-Type'}).`);
   }
   const length = Number(request.headers['content-length']);
   if (Number.isFinite(length) && length > maxBytes + MULTIPART_OVERHEAD_BYTES) throw tooManyBytes(maxBytes);
+}
+
+/** The per-minute limit and a full quota, before the body is read; a rate refusal says when to retry. */
+async function admit(uploads: UploadService, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  try {
+    await uploads.admit(requireActor(request.actor).userId);
+  } catch (error) {
+    const retryAfter = error instanceof AppError ? error.details?.retry_after_seconds : undefined;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+    throw error;
+  }
 }
 
 const send = (reply: FastifyReply, file: { bytes: Buffer; contentType: string; filename: string }) =>

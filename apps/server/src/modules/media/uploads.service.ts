@@ -1,10 +1,13 @@
 import { UPLOAD_LIMITS, type OutputFormat } from '@atelier/contracts';
 import { ImagingError, type Imaging } from '#src/adapters/imaging/imaging.ts';
 import type { EncryptedStorage } from '#src/adapters/storage/encrypted-storage.ts';
+import type { Db } from '#src/db/client.ts';
 import type { UploadRow } from '#src/db/schema.ts';
+import { systemClock, type Clock } from '#src/lib/clock.ts';
 import { AppError, notFound } from '#src/lib/errors.ts';
 import { newId } from '#src/lib/ids.ts';
 import { CONTENT_TYPES, THUMBNAIL_SIDE } from './media.service.ts';
+import { createUploadRateLimit, quotaRefusal, type UploadQuota, type UploadUsage } from './uploads.limits.ts';
 import type { UploadRepository } from './uploads.repository.ts';
 import { sniffUpload } from './uploads.sniff.ts';
 
@@ -27,15 +30,23 @@ const EXTENSIONS: Record<OutputFormat, string> = { jpeg: 'jpg', png: 'png', webp
 export const formatMegabytes = (bytes: number) => `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
 
 export function createUploadService(deps: {
+  db: Db;
   repository: UploadRepository;
   storage: EncryptedStorage;
   imaging: UploadImaging;
   limits?: UploadLimits;
   /** Uploads decoded at once: each may hold up to `maxPixels` decoded pixels, so this bounds the memory they take together. */
   concurrency?: number;
+  /** What each user may keep; none: no quota. */
+  quota?: UploadQuota;
+  /** Upload attempts per user per minute; none: no limit. */
+  ratePerMinute?: number | null;
+  clock?: Clock;
 }) {
-  const { repository, storage, imaging } = deps;
+  const { db, repository, storage, imaging } = deps;
   const limits = deps.limits ?? UPLOAD_LIMITS;
+  const quota: UploadQuota = deps.quota ?? { maxBytes: null, maxCount: null };
+  const rateLimit = deps.ratePerMinute ? createUploadRateLimit({ perMinute: deps.ratePerMinute, clock: deps.clock ?? systemClock }) : null;
   const withDecodeSlot = createLimiter(deps.concurrency ?? 2);
   const ctx = (ownerId: string) => ({ ownerId, purpose: 'upload' as const });
 
@@ -58,8 +69,26 @@ export function createUploadService(deps: {
 
   return {
     /**
+     * The checks that need no byte of the body, made before it is read: the per-minute limit (this
+     * attempt counts), and a user already at their quota. The exact quota check is made by `create`.
+     */
+    async admit(userId: string): Promise<void> {
+      rateLimit?.take(userId);
+      if (quota.maxBytes === null && quota.maxCount === null) return;
+      const refusal = quotaRefusal(await repository.usage(db, userId), quota, 0);
+      if (refusal) throw refusal;
+    },
+
+    /** What the user's uploads take against their quota. */
+    async usage(userId: string): Promise<UploadUsage & { quota: UploadQuota; ratePerMinute: number | null }> {
+      return { ...(await repository.usage(db, userId)), quota, ratePerMinute: deps.ratePerMinute || null };
+    },
+
+    /**
      * Stores a user's reference image: recognised by content, size-checked before decoding, re-encoded
      * in its own format with no metadata, thumbnailed, encrypted. Nothing is kept when any step fails.
+     * The quota is checked where the row is written, under the user's upload lock: two uploads racing
+     * for the last of it cannot both be kept.
      */
     async create(userId: string, bytes: Buffer): Promise<UploadRow> {
       const { image, thumbnail } = await prepare(bytes);
@@ -71,7 +100,14 @@ export function createUploadService(deps: {
       const failure = written.find((w) => w.status === 'rejected');
       try {
         if (failure) throw failure.reason;
-        return await repository.insert({ id, user_id: userId, width: image.width, height: image.height, format: image.format, bytes: image.bytes.length, ...keys });
+        const row = { id, user_id: userId, width: image.width, height: image.height, format: image.format, bytes: image.bytes.length, ...keys };
+        if (quota.maxBytes === null && quota.maxCount === null) return await repository.insert(db, row);
+        return await db.transaction().execute(async (trx) => {
+          await repository.lockUser(trx, userId);
+          const refusal = quotaRefusal(await repository.usage(trx, userId), quota, row.bytes);
+          if (refusal) throw refusal;
+          return repository.insert(trx, row);
+        });
       } catch (error) {
         await discard();
         throw error;

@@ -1,12 +1,14 @@
 import { useSyncExternalStore } from 'react';
-import { ASPECT_RATIOS, type AspectRatio, type Generation, type Image, type Model, type OutputFormat } from '@atelier/contracts';
+import { ASPECT_RATIOS, MAX_VARIATIONS, parseStructuredPrompt, type AspectRatio, type Generation, type Image, type Model, type OutputFormat } from '@atelier/contracts';
+import { INITIAL_PROMPT_DRAFT, restorePromptDraft, structuredToForm, type PromptDraft } from '#/features/prompting/prompt-draft';
 import { setReferences } from '#/features/references/reference-store';
 
 /**
  * What is in the generate panel. It lives outside React so "Reuse prompt" in the detail view can fill it,
  * and in sessionStorage so a half-written prompt survives a reload or a trip to Settings.
  */
-export interface Draft {
+export interface Draft extends PromptDraft {
+  /** The plain-text prompt (Text mode); typography and palette are added to it when sent. */
   prompt: string;
   modelId: string | null;
   sizeMode: 'ratio' | 'custom';
@@ -17,6 +19,8 @@ export interface Draft {
   seed: string;
   /** null: the model's default format. */
   outputFormat: OutputFormat | null;
+  /** How many variations one Generate makes (1 … MAX_VARIATIONS). */
+  count: number;
 }
 
 const KEY = 'atelier.draft';
@@ -29,6 +33,8 @@ const initial: Draft = {
   height: '1024',
   seed: '',
   outputFormat: null,
+  count: 1,
+  ...INITIAL_PROMPT_DRAFT,
 };
 
 function load(): Draft {
@@ -36,8 +42,9 @@ function load(): Draft {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return initial;
     const stored = JSON.parse(raw) as Partial<Draft>;
-    const draft = { ...initial, ...stored };
+    const draft = { ...initial, ...stored, ...restorePromptDraft(stored) };
     if (!ASPECT_RATIOS.includes(draft.aspectRatio)) draft.aspectRatio = initial.aspectRatio;
+    if (!Number.isInteger(draft.count) || draft.count < 1 || draft.count > MAX_VARIATIONS) draft.count = 1;
     return draft;
   } catch {
     return initial;
@@ -78,10 +85,21 @@ export function selectedModel(models: readonly Model[], modelId: string | null):
   return models.find((m) => m.id === modelId) ?? models[0];
 }
 
+/**
+ * The prompt as it was sent. Typography and palette were compiled into it, so the panels start empty
+ * (they would otherwise be added twice); a structured prompt with only BFL's fields opens in the form.
+ */
+function promptOf(g: Generation): Partial<Draft> {
+  const cleared = { typography: [], palette: [], structuredJson: null };
+  const structured = g.prompt.trim().startsWith('{') ? parseStructuredPrompt(g.prompt) : null;
+  if (structured?.ok) return { ...cleared, promptMode: 'structured', structured: structuredToForm(structured.value, draft.structured) };
+  return { ...cleared, promptMode: 'text', prompt: g.prompt };
+}
+
 function settingsOf(g: Generation): Partial<Draft> {
   const ratio = ASPECT_RATIOS.find((r) => r === g.aspect_ratio);
   return {
-    prompt: g.prompt,
+    ...promptOf(g),
     modelId: g.model,
     sizeMode: ratio ? 'ratio' : 'custom',
     aspectRatio: ratio ?? draft.aspectRatio,

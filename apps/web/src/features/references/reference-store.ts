@@ -169,6 +169,34 @@ export function addImageReference(image: { id: string; thumbnailUrl: string; nam
   return { outcome: 'added', position: tray.tiles.length };
 }
 
+export interface ReadyReference {
+  kind: ReferenceTile['kind'];
+  id: string;
+  thumbnailUrl: string;
+  name: string;
+}
+
+/**
+ * Adds references the server already has (from the library or a kit) at the end of the tray, in order:
+ * ones already in the tray are skipped, and no more than `limit` tiles are kept in all.
+ */
+export function addReadyReferences(list: readonly ReadyReference[], limit: number): { added: number; duplicates: number; refused: number } {
+  const present = new Set(tray.tiles.map((t) => t.id).filter(Boolean));
+  const fresh = list.filter((ref, i) => !present.has(ref.id) && list.findIndex((r) => r.id === ref.id) === i);
+  const room = Math.max(0, limit - tray.tiles.length);
+  const accepted = fresh.slice(0, room);
+  if (accepted.length > 0) commit({ ...tray, tiles: [...tray.tiles, ...accepted.map(readyTile)] });
+  return { added: accepted.length, duplicates: list.length - fresh.length, refused: fresh.length - accepted.length };
+}
+
+/** Takes an upload out of the tray (it was deleted from the library). */
+export function removeReferencesById(id: string): void {
+  const gone = tray.tiles.filter((t) => t.id === id);
+  if (gone.length === 0) return;
+  gone.forEach(forget);
+  commit({ ...tray, tiles: tray.tiles.filter((t) => t.id !== id) });
+}
+
 function forget(tile: ReferenceTile): void {
   uploads.get(tile.key)?.abort();
   uploads.delete(tile.key);

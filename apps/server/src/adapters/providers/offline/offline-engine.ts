@@ -3,12 +3,14 @@ import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { checkSize, MAX_PIXELS, MAX_PROMPT_LENGTH, OUTPUT_FORMATS } from '@atelier/contracts';
 import type { OutputFormat, SizeLimits } from '@atelier/contracts';
+import { createUpscaler, type Upscaler, type UpscalerLogger } from '#src/adapters/imaging/upscaler/upscaler.ts';
 import { EngineError } from '#src/adapters/providers/engine.ts';
 import type { EngineHandle, EngineRequest, EngineResult, EngineStatus, ImageEngine, SubmitResult } from '#src/adapters/providers/engine.ts';
 import { composeSvg } from './compose.ts';
 import { parsePrompt } from './prompt.ts';
 import { MAX_REFERENCES } from './reference-layout.ts';
 import { composeWithReferences, MAX_REFERENCE_PIXELS, ReferenceDecodeError } from './reference-render.ts';
+import { createUpscaleJobs, upscaleFactorOf, upscaleProblems } from './upscale-jobs.ts';
 
 /**
  * The built-in offline engine: an honest, deterministic CPU renderer for development, demos, tests and
@@ -16,7 +18,8 @@ import { composeWithReferences, MAX_REFERENCE_PIXELS, ReferenceDecodeError } fro
  * the request's contract: exact size, output format, seed (same request → same bytes), quoted text,
  * #RRGGBB colours, structured JSON prompts and reference images, which it composites honestly: one
  * reference fills the canvas under a tint of the palette (image-to-image), two to ten become a seeded
- * collage labelled "image 1" … "image N" (see reference-layout.ts).
+ * collage labelled "image 1" … "image N" (see reference-layout.ts). Its `esrgan-x2` and `esrgan-x4`
+ * models are different: a real local AI upscaler (see upscale-jobs.ts), run on reference image 1.
  *
  * It is stateless: submit only validates and names the request, poll renders it, so a worker that
  * restarts between the two simply renders again and gets the same bytes.
@@ -47,15 +50,19 @@ export function effectiveSeed(request: Pick<EngineRequest, 'prompt' | 'seed'>): 
 }
 
 function problemsWith(request: EngineRequest): string[] {
+  const factor = upscaleFactorOf(request.engineModel);
+  if (factor !== undefined) return [...upscaleProblems(request, factor), ...promptProblems(request)];
   const problems = checkSize(request.width, request.height, OFFLINE_SIZE_LIMITS).map((p) => p.message);
   if (!(OUTPUT_FORMATS as readonly string[]).includes(request.outputFormat)) problems.push(`output format must be one of ${OUTPUT_FORMATS.join(', ')}`);
   if (request.seed !== null && !(Number.isInteger(request.seed) && request.seed >= 0 && request.seed <= MAX_SEED)) {
     problems.push(`seed must be a whole number from 0 to ${MAX_SEED}`);
   }
-  if (typeof request.prompt !== 'string' || request.prompt.length > MAX_PROMPT_LENGTH) problems.push(`the prompt must be at most ${MAX_PROMPT_LENGTH} characters`);
-  problems.push(...referenceProblems(request.references));
+  problems.push(...promptProblems(request), ...referenceProblems(request.references));
   return problems;
 }
+
+const promptProblems = (request: EngineRequest): string[] =>
+  typeof request.prompt !== 'string' || request.prompt.length > MAX_PROMPT_LENGTH ? [`the prompt must be at most ${MAX_PROMPT_LENGTH} characters`] : [];
 
 const isDimension = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
@@ -99,7 +106,12 @@ export async function renderOffline(request: EngineRequest, seed: number): Promi
   return encode(image.removeAlpha(), request.outputFormat).toBuffer();
 }
 
-export function createOfflineEngine(): ImageEngine {
+/**
+ * `upscaler`: the local upscaler for the esrgan models (tests pass their own); by default one is made
+ * here, which starts its worker thread only when the first upscale arrives.
+ */
+export function createOfflineEngine(opts: { upscaler?: Upscaler; logger?: UpscalerLogger } = {}): ImageEngine & { close(): Promise<void> } {
+  const upscales = createUpscaleJobs(opts.upscaler ?? createUpscaler(opts.logger ? { logger: opts.logger } : {}));
   return {
     id: 'offline',
     label: OFFLINE_ENGINE_LABEL,
@@ -108,7 +120,11 @@ export function createOfflineEngine(): ImageEngine {
     async submit(request: EngineRequest, signal?: AbortSignal): Promise<SubmitResult> {
       signal?.throwIfAborted();
       validate(request);
-      return { requestId: offlineRequestId(request), pollingUrl: null, cost: 0 };
+      const requestId = offlineRequestId(request);
+      const factor = upscaleFactorOf(request.engineModel);
+      // Upscaling takes a while: start now, so the work overlaps the runner saving the handle.
+      if (factor !== undefined) upscales.ensureStarted(requestId, request, factor);
+      return { requestId, pollingUrl: null, cost: 0 };
     },
 
     async poll(handle: EngineHandle, request: EngineRequest, signal?: AbortSignal): Promise<EngineStatus> {
@@ -118,6 +134,8 @@ export function createOfflineEngine(): ImageEngine {
       if (handle.requestId !== offlineRequestId(request)) {
         return { state: 'failed', code: 'engine_rejected_request', detail: 'The handle was not issued for this request.', retryable: false };
       }
+      const factor = upscaleFactorOf(request.engineModel);
+      if (factor !== undefined) return upscales.status(handle.requestId, request, factor);
       const seed = effectiveSeed(request);
       let bytes: Buffer;
       try {
@@ -140,8 +158,12 @@ export function createOfflineEngine(): ImageEngine {
       throw new EngineError('engine_error', 'The offline engine returns image bytes, never a URL.', { retryable: false });
     },
 
-    async cancel(): Promise<void> {
-      // Rendering happens inside poll and is over in well under a second: there is nothing to cancel.
+    async cancel(handle: EngineHandle): Promise<void> {
+      // Rendering happens inside poll and is over in well under a second; only an upscale can be stopped.
+      upscales.cancel(handle.requestId);
     },
+
+    /** Stops upscales under way and the upscaler's worker thread. */
+    close: () => upscales.close(),
   };
 }

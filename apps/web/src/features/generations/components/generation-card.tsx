@@ -1,4 +1,4 @@
-import { memo, useState } from 'react';
+import { memo, useState, type MouseEvent } from 'react';
 import { Link } from 'react-router';
 import type { Generation } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
@@ -6,6 +6,7 @@ import { AlertIcon, DownloadIcon, ImageIcon, ImagePlusIcon, MoreIcon, RefineIcon
 import { Menu } from '#/components/ui/menu';
 import { ProgressBar } from '#/components/ui/progress';
 import { formatDuration } from '#/lib/format';
+import { FolderPlusIcon, SelectIcon, StarFilledIcon, StarIcon } from '#/features/history/icons';
 import { IMAGE_DRAG_TYPE } from '#/features/references/rules';
 import { downloadFileName, downloadUrl } from '../api';
 import { useNow } from '../hooks/use-now';
@@ -14,15 +15,37 @@ import { RatioGlyph } from './ratio-glyph';
 
 interface GenerationCardProps {
   generation: Generation;
+  /** The grid's filters as a query string ('' for none): the detail keeps them, so ←/→ browse the same results. */
+  linkSearch: string;
   onReuse: (g: Generation) => void;
   onDelete: (g: Generation) => void;
   onCancel: (g: Generation) => void;
   onRefine: (g: Generation) => void;
   onUseAsReference: (g: Generation) => void;
+  onToggleFavorite: (g: Generation) => void;
+  onAddToCollection: (g: Generation) => void;
+  /** Toggles the card's selection; `range` (Shift) extends it from the last card toggled. */
+  onSelect: (g: Generation, options: { range: boolean }) => void;
   isCanceling: boolean;
+  isSelecting: boolean;
+  isSelected: boolean;
 }
 
-export const GenerationCard = memo(function GenerationCard({ generation: g, onReuse, onDelete, onCancel, onRefine, onUseAsReference, isCanceling }: GenerationCardProps) {
+export const GenerationCard = memo(function GenerationCard({
+  generation: g,
+  linkSearch,
+  onReuse,
+  onDelete,
+  onCancel,
+  onRefine,
+  onUseAsReference,
+  onToggleFavorite,
+  onAddToCollection,
+  onSelect,
+  isCanceling,
+  isSelecting,
+  isSelected,
+}: GenerationCardProps) {
   const image = g.images[0];
   const active = isActive(g);
   const [isBroken, setBroken] = useState(false);
@@ -30,14 +53,23 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
   // Justified rows: each card grows in proportion to its aspect ratio, so a row keeps one height and
   // every image shows whole. Extreme ratios are clamped (and cropped) so one panorama cannot fill a row.
   const ratio = Math.min(2.4, Math.max(0.5, g.width / g.height));
+  const classes = ['gen-card', `gen-card--${g.status}`, isSelecting && 'gen-card--selecting', isSelected && 'gen-card--selected', g.favorite && 'gen-card--favorite'].filter(Boolean).join(' ');
+
+  // In select mode a click selects; anywhere, Shift- or Ctrl/Cmd-click selects (as in a file manager).
+  const onLinkClick = (event: MouseEvent<HTMLAnchorElement>) => {
+    if (!isSelecting && !event.shiftKey && !event.ctrlKey && !event.metaKey) return;
+    event.preventDefault();
+    onSelect(g, { range: event.shiftKey });
+  };
 
   return (
-    <li className={`gen-card gen-card--${g.status}`} style={{ flexGrow: ratio, flexBasis: `calc(var(--row-h) * ${ratio.toFixed(4)})`, aspectRatio: String(ratio) }}>
+    <li className={classes} style={{ flexGrow: ratio, flexBasis: `calc(var(--row-h) * ${ratio.toFixed(4)})`, aspectRatio: String(ratio) }}>
       <Link
-        to={`/images/${g.id}`}
+        to={{ pathname: `/images/${g.id}`, search: linkSearch }}
         state={{ fromGrid: true }}
         className="gen-card__link"
         aria-label={`${STATUS_LABEL[g.status]}: ${shortPrompt}`}
+        onClick={onLinkClick}
         // Dragged onto the generate panel, a finished image becomes a reference.
         onDragStart={(event) => {
           if (g.status === 'succeeded' && image) event.dataTransfer.setData(IMAGE_DRAG_TYPE, JSON.stringify({ id: image.id, thumbnailUrl: image.thumbnail_url, name: g.prompt }));
@@ -64,6 +96,18 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
           </span>
         </span>
       </Link>
+
+      <label className="gen-card__select" title={isSelected ? 'Deselect' : 'Select (Shift-click selects a range)'}>
+        <input
+          type="checkbox"
+          className="gen-card__checkbox"
+          checked={isSelected}
+          aria-label={`Select “${shortPrompt}”`}
+          onChange={() => {}}
+          onClick={(event) => onSelect(g, { range: event.shiftKey })}
+        />
+        <span className="gen-card__checkmark" aria-hidden="true" />
+      </label>
 
       {active ? (
         <div className="gen-card__cancel">
@@ -98,6 +142,8 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
             label="More actions"
             items={[
               { key: 'reuse', label: 'Reuse prompt and settings', icon: <ReuseIcon size={15} />, onSelect: () => onReuse(g) },
+              { key: 'collect', label: 'Add to collection…', icon: <FolderPlusIcon size={15} />, onSelect: () => onAddToCollection(g) },
+              { key: 'select', label: 'Select', icon: <SelectIcon size={15} />, onSelect: () => onSelect(g, { range: false }) },
               { key: 'delete', label: 'Delete', icon: <TrashIcon size={15} />, tone: 'danger', onSelect: () => onDelete(g) },
             ]}
             trigger={(props) => (
@@ -106,6 +152,18 @@ export const GenerationCard = memo(function GenerationCard({ generation: g, onRe
               </button>
             )}
           />
+          {(g.status === 'succeeded' || g.favorite) && (
+            <button
+              type="button"
+              className="btn btn--secondary btn--sm btn--icon gen-card__star"
+              aria-pressed={g.favorite}
+              aria-label="Favourite"
+              title={g.favorite ? 'Remove from favourites' : 'Add to favourites'}
+              onClick={() => onToggleFavorite(g)}
+            >
+              {g.favorite ? <StarFilledIcon size={15} /> : <StarIcon size={15} />}
+            </button>
+          )}
         </div>
       )}
     </li>

@@ -1,29 +1,29 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { ENGINE_LABELS, type Generation, type OutputFormat } from '@atelier/contracts';
+import { ENGINE_LABELS, type Generation } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
 import { ConfirmDialog } from '#/components/ui/confirm-dialog';
-import { AlertIcon, ChevronDownIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ImagePlusIcon, RefineIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
-import { Menu } from '#/components/ui/menu';
+import { AlertIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ImagePlusIcon, RefineIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
 import { ProgressBar } from '#/components/ui/progress';
 import { useToast } from '#/components/ui/toast';
 import { describeError, isApiError } from '#/lib/api-client';
 import { copyText } from '#/lib/clipboard';
 import { durationBetween, formatBytes, formatCredits, formatDateTime, formatDuration, formatMegapixels, formatRelative } from '#/lib/format';
+import { CollectionPickerDialog } from '#/features/collections/components/collection-picker-dialog';
+import { useCollections } from '#/features/collections/hooks/use-collections';
+import { CompareStage, useCompareCandidates } from '#/features/history/components/compare-stage';
+import { DownloadMenu } from '#/features/history/components/download-menu';
+import { RerunActions } from '#/features/history/components/rerun-actions';
+import { CompareIcon, FolderPlusIcon, StarFilledIcon, StarIcon } from '#/features/history/icons';
 import { downloadFileName, downloadUrl } from '../api';
 import { reuseGeneration } from '../draft-store';
-import { useCancelGeneration, useDeleteGeneration } from '../hooks/use-generation-mutations';
+import { useCancelGeneration, useDeleteGeneration, useToggleFavorite } from '../hooks/use-generation-mutations';
 import { useNow } from '../hooks/use-now';
 import { useReferenceActions } from '../hooks/use-reference-actions';
 import { isActive, progressLabel } from '../status';
 import { StatusBadge } from './status-badge';
+import { UpscaleMenu } from './upscale-menu';
 import { VersionTree } from './version-tree';
 import './generation-detail.css';
-
-const FORMATS: { value: OutputFormat; label: string }[] = [
-  { value: 'png', label: 'PNG' },
-  { value: 'jpeg', label: 'JPEG' },
-  { value: 'webp', label: 'WebP' },
-];
 
 interface GenerationDetailProps {
   generation: Generation;
@@ -43,14 +43,26 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
   const cancel = useCancelGeneration();
   const remove = useDeleteGeneration();
   const { refine, addAsReference } = useReferenceActions();
+  const favorite = useToggleFavorite();
+  const collections = useCollections();
+  const { candidates } = useCompareCandidates(g);
   const [imageIndex, setImageIndex] = useState(0);
   const [isConfirmingDelete, setConfirmingDelete] = useState(false);
+  const [isComparing, setComparing] = useState(false);
+  const [isPickingCollection, setPickingCollection] = useState(false);
   const image = g.images[imageIndex] ?? g.images[0];
   const active = isActive(g);
   const now = useNow(active);
   const duration = durationBetween(g.started_at ?? g.created_at, g.completed_at);
+  const inCollections = (collections.data ?? []).filter((c) => g.collection_ids.includes(c.id));
 
-  useEffect(() => setImageIndex(0), [g.id]);
+  useEffect(() => {
+    setImageIndex(0);
+    setComparing(false);
+  }, [g.id]);
+
+  const toggleFavorite = () =>
+    favorite.mutate({ id: g.id, favorite: !g.favorite }, { onError: (error) => toast.error(g.favorite ? 'Could not remove the favourite' : 'Could not add the favourite', describeError(error)) });
 
   const copy = async (text: string, what: string) => {
     try {
@@ -83,7 +95,9 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
   return (
     <div className="detail">
       <div className="detail__stage">
-        {g.status === 'succeeded' && image ? (
+        {isComparing && g.status === 'succeeded' && image ? (
+          <CompareStage generation={g} image={image} onExit={() => setComparing(false)} />
+        ) : g.status === 'succeeded' && image ? (
           <img
             key={image.id}
             className="detail__image"
@@ -96,6 +110,11 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           />
         ) : (
           <StagePlaceholder generation={g} now={now} onCancel={doCancel} isCanceling={cancel.isPending} />
+        )}
+        {!isComparing && g.status === 'succeeded' && image && candidates.length > 0 && (
+          <Button size="sm" variant="secondary" className="detail__compare" icon={<CompareIcon size={14} />} title="Compare with another version, with a slider or side by side" onClick={() => setComparing(true)}>
+            Compare
+          </Button>
         )}
         <IconButton label="Close (Esc)" variant="secondary" className="detail__stage-close" onClick={onClose}>
           <CloseIcon size={18} />
@@ -110,7 +129,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
             <ChevronRightIcon size={20} />
           </IconButton>
         )}
-        {g.images.length > 1 && (
+        {g.images.length > 1 && !isComparing && (
           <div className="detail__thumbs" role="group" aria-label="Images in this generation">
             {g.images.map((img, i) => (
               <button key={img.id} type="button" className="detail__thumb" aria-pressed={i === imageIndex} aria-label={`Image ${i + 1}`} onClick={() => setImageIndex(i)}>
@@ -130,9 +149,23 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
             </h2>
             {position && <span className="detail__position">{position}</span>}
           </div>
-          <IconButton label="Close (Esc)" onClick={onClose}>
-            <CloseIcon size={18} />
-          </IconButton>
+          <div className="detail__header-end">
+            {(g.status === 'succeeded' || g.favorite) && (
+              <button
+                type="button"
+                className={`btn btn--ghost btn--md btn--icon detail__star${g.favorite ? ' detail__star--on' : ''}`}
+                aria-pressed={g.favorite}
+                aria-label="Favourite"
+                title={g.favorite ? 'Remove from favourites' : 'Add to favourites'}
+                onClick={toggleFavorite}
+              >
+                {g.favorite ? <StarFilledIcon size={18} /> : <StarIcon size={18} />}
+              </button>
+            )}
+            <IconButton label="Close (Esc)" className="detail__close" onClick={onClose}>
+              <CloseIcon size={18} />
+            </IconButton>
+          </div>
         </header>
 
         {(g.status === 'failed' || g.status === 'blocked') && g.error && (
@@ -155,21 +188,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
               <a className="btn btn--primary btn--md split-button__main" href={downloadUrl(image.url)} download={downloadFileName(g, image.format)}>
                 <DownloadIcon size={16} /> Download
               </a>
-              <Menu
-                label="Download as"
-                items={FORMATS.map((f) => ({
-                  key: f.value,
-                  label: f.label,
-                  hint: f.value === image.format ? 'original' : 'converted',
-                  href: downloadUrl(image.url, f.value),
-                  download: downloadFileName(g, f.value),
-                }))}
-                trigger={(props) => (
-                  <button {...props} type="button" className="btn btn--primary btn--md btn--icon split-button__more" aria-label="Download in another format" title="Download as PNG, JPEG or WebP">
-                    <ChevronDownIcon size={16} />
-                  </button>
-                )}
-              />
+              <DownloadMenu key={image.id} generation={g} image={image} />
             </div>
           )}
           {g.status === 'succeeded' && image && (
@@ -186,12 +205,17 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
             </Button>
           )}
         </div>
+        <RerunActions generation={g} onOpen={onOpen} />
         <div className="detail__actions">
           {g.status === 'succeeded' && image && (
             <Button size="sm" icon={<ImagePlusIcon size={14} />} onClick={() => addAsReference(g, image)}>
               Use as reference
             </Button>
           )}
+          {image && <UpscaleMenu generation={g} image={image} onOpen={onOpen} />}
+          <Button size="sm" icon={<FolderPlusIcon size={14} />} onClick={() => setPickingCollection(true)}>
+            Collections{g.collection_ids.length > 0 ? ` (${g.collection_ids.length})` : ''}
+          </Button>
           <Button size="sm" icon={<ReuseIcon size={14} />} onClick={() => { reuseGeneration(g); onClose(); }}>
             Reuse prompt
           </Button>
@@ -242,6 +266,17 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
               </IconButton>
             )}
           </Meta>
+          {inCollections.length > 0 && (
+            <Meta label="Collections">
+              <span className="detail__collections">
+                {inCollections.map((c) => (
+                  <span key={c.id} className="badge">
+                    {c.name}
+                  </span>
+                ))}
+              </span>
+            </Meta>
+          )}
           <Meta label="Format">
             {g.output_format.toUpperCase()}
             {image && <span className="detail__muted"> · {formatBytes(image.bytes)}</span>}
@@ -260,6 +295,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
         </dl>
       </aside>
 
+      {isPickingCollection && <CollectionPickerDialog target={{ mode: 'toggle', generationId: g.id }} onClose={() => setPickingCollection(false)} />}
       {isConfirmingDelete && (
         <ConfirmDialog title="Delete this image?" confirmLabel="Delete" isBusy={remove.isPending} onConfirm={doDelete} onCancel={() => setConfirmingDelete(false)}>
           <p>The image and its record are removed for good. This can’t be undone.</p>

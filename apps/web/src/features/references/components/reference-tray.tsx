@@ -7,6 +7,7 @@ import { formatBytes } from '#/lib/format';
 import type { AddReferences } from '../hooks/use-add-references';
 import { moveReference, removeReference, retryReference, type ReferenceTile, type ReferenceTray as Tray } from '../reference-store';
 import { TILE_DRAG_TYPE } from '../rules';
+import { LibraryDialog, type LibraryTab } from './library-dialog';
 import { ReferenceTileView } from './reference-tile';
 import './reference-tray.css';
 
@@ -32,6 +33,7 @@ export function ReferenceTray({ tray, model, models, add, onInsert, serverErrors
   const [announcement, setAnnouncement] = useState('');
   const [dragKey, setDragKey] = useState<string | null>(null);
   const [dropAt, setDropAt] = useState<number | null>(null);
+  const [library, setLibrary] = useState<{ tab: LibraryTab; isSavingKit: boolean } | null>(null);
   const tiles = tray.tiles;
   const max = model?.max_reference_images;
   const isOver = max !== undefined && tiles.length > max;
@@ -94,6 +96,7 @@ export function ReferenceTray({ tray, model, models, add, onInsert, serverErrors
     .map((tile, index) => ({ tile, index, message: tile.status === 'failed' ? tile.error : (serverErrors[tile.key] ?? null) }))
     .filter((p): p is { tile: ReferenceTile; index: number; message: string } => Boolean(p.message));
   const editor = models.find((m) => m.max_reference_images > 0);
+  const readyCount = tiles.filter((t) => t.status === 'ready').length;
 
   return (
     <div className="field ref-tray" role="group" aria-labelledby={`${ids}-label`}>
@@ -187,6 +190,19 @@ export function ReferenceTray({ tray, model, models, add, onInsert, serverErrors
         </ol>
       )}
 
+      {max !== 0 && (
+        <div className="ref-tray__actions">
+          <Button size="sm" variant="ghost" icon={<LibraryIcon />} title="Pick from your uploads, generated images and kits" onClick={() => setLibrary({ tab: 'uploads', isSavingKit: false })}>
+            Library
+          </Button>
+          {readyCount > 0 && (
+            <Button size="sm" variant="ghost" icon={<SaveKitIcon />} title="Save these references under a name, to reuse them together" onClick={() => setLibrary({ tab: 'kits', isSavingKit: true })}>
+              Save as kit…
+            </Button>
+          )}
+        </div>
+      )}
+
       {problems.length > 0 && (
         <ul className="ref-tray__errors">
           {problems.map(({ tile, index, message }) => (
@@ -208,7 +224,7 @@ export function ReferenceTray({ tray, model, models, add, onInsert, serverErrors
       {max !== 0 && (
         <p className="field__hint" id={`${ids}-hint`}>
           {tiles.length === 0
-            ? `PNG, JPEG or WebP up to ${formatBytes(UPLOAD_LIMITS.maxBytes)}${max ? ` · up to ${max} with ${model?.label}` : ''}. You can also add images from your history.`
+            ? `PNG, JPEG or WebP up to ${formatBytes(UPLOAD_LIMITS.maxBytes)}${max ? ` · up to ${max} with ${model?.label}` : ''}. You can also add images from your history, or reuse earlier ones from the library.`
             : (
               <>
                 <span className="ref-tray__hint-pointer">Click a label to put it in the prompt. Drag, or focus a label and press ← →, to reorder.</span>
@@ -220,7 +236,28 @@ export function ReferenceTray({ tray, model, models, add, onInsert, serverErrors
       <p className="visually-hidden" aria-live="polite">
         {announcement}
       </p>
+      {library && <LibraryDialog initialTab={library.tab} isSavingKit={library.isSavingKit} tray={tray} model={model} add={add} onClose={() => setLibrary(null)} />}
     </div>
+  );
+}
+
+/** Stacked pictures: the library of uploads, generated images and kits. */
+function LibraryIcon() {
+  return (
+    <svg width={15} height={15} viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={1.8} strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false">
+      <rect x="7.5" y="3.5" width="13" height="13" rx="2.5" />
+      <path d="M16.5 20.5h-10a3 3 0 0 1-3-3v-10" />
+      <path d="M20.5 13l-3.5-3.5-6 6" />
+    </svg>
+  );
+}
+
+/** A bookmark: keep these references together under a name. */
+function SaveKitIcon() {
+  return (
+    <svg width={15} height={15} viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth={1.8} strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" focusable="false">
+      <path d="M6.5 4.5h11a1 1 0 0 1 1 1v15l-6.5-4.5-6.5 4.5v-15a1 1 0 0 1 1-1z" />
+    </svg>
   );
 }
 

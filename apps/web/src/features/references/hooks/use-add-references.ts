@@ -1,11 +1,13 @@
 import { useCallback } from 'react';
 import type { Model } from '@atelier/contracts';
 import { useToast } from '#/components/ui/toast';
-import { addImageReference, addReferenceFiles } from '../reference-store';
+import { addImageReference, addReadyReferences, addReferenceFiles, type ReadyReference } from '../reference-store';
 
 export interface AddReferences {
   addFiles: (files: readonly File[]) => void;
   addImage: (image: { id: string; thumbnailUrl: string; name: string }) => void;
+  /** Adds references the server already has (library picks, a kit), in order; says what did not fit. Returns how many were added. */
+  addReady: (list: readonly ReadyReference[], source?: string) => number;
 }
 
 /** Adds to the tray within the selected model's limit, and says so when something is refused. */
@@ -46,5 +48,30 @@ export function useAddReferences(model: Model | undefined, models: readonly Mode
     [model, refuseNone, toast],
   );
 
-  return { addFiles, addImage };
+  const addReady = useCallback(
+    (list: readonly ReadyReference[], source = 'references') => {
+      if (list.length === 0) return 0;
+      if (model && model.max_reference_images === 0) {
+        refuseNone();
+        return 0;
+      }
+      const limit = model?.max_reference_images ?? 10;
+      const { added, duplicates, refused } = addReadyReferences(list, limit);
+      const already = duplicates > 0 ? ` ${duplicates === 1 ? 'One was' : `${duplicates} were`} already in the tray.` : '';
+      if (refused > 0) {
+        toast.error(
+          `${model?.label ?? 'This model'} takes up to ${limit} reference images`,
+          added > 0 ? `Added ${added} of the ${source}; ${refused} did not fit.${already} Remove some from the tray to make room.` : `The tray is full: none of the ${source} were added.${already}`,
+        );
+      } else if (added > 0) {
+        toast.success(`Added ${added === 1 ? '1 reference' : `${added} references`} to the tray`, already ? already.trim() : undefined);
+      } else {
+        toast.show({ tone: 'info', title: 'Already in the tray', description: `The ${source} ${list.length === 1 ? 'is' : 'are'} in the tray already.` });
+      }
+      return added;
+    },
+    [model, refuseNone, toast],
+  );
+
+  return { addFiles, addImage, addReady };
 }
