@@ -249,7 +249,8 @@ export interface UploadsResult {
   server: { rssAtStartMb: number; rssAtRestMb: number; rssAfterMb: number };
   results: ModeResult[];
   steps: Record<StepName, LatencySummary>;
-  ratios: { concurrency: number; vs: string; mode: Mode; p50: number | null; p99: number | null; mean: number | null; throughput: number | null }[];
+  /** Atelier ÷ bare sharp: latency percentiles, throughput (bare files/s ÷ Atelier files/s) and server CPU per file (the least sensitive to other load). */
+  ratios: { concurrency: number; vs: string; mode: Mode; p50: number | null; p99: number | null; mean: number | null; throughput: number | null; cpu: number | null }[];
 }
 
 function summariseMode(mode: Mode, concurrency: number, tally: Tally, inputBytesMean: number): ModeResult {
@@ -346,7 +347,7 @@ export async function main(argv: string[]): Promise<UploadsResult> {
         for (const mode of ['direct', 'http'] as const) {
           const m = results.find((r) => r.mode === mode && r.concurrency === conc);
           if (!m) continue;
-          ratios.push({ concurrency: conc, vs, mode, p50: ratio(m.latencyMs.p50, base.latencyMs.p50), p99: ratio(m.latencyMs.p99, base.latencyMs.p99), mean: ratio(m.latencyMs.mean, base.latencyMs.mean), throughput: ratio(base.filesPerS, m.filesPerS) });
+          ratios.push({ concurrency: conc, vs, mode, p50: ratio(m.latencyMs.p50, base.latencyMs.p50), p99: ratio(m.latencyMs.p99, base.latencyMs.p99), mean: ratio(m.latencyMs.mean, base.latencyMs.mean), throughput: ratio(base.filesPerS, m.filesPerS), cpu: ratio(m.serverCpuMsPerFile, base.serverCpuMsPerFile) });
         }
       }
     }
@@ -405,8 +406,8 @@ export function formatResult(r: UploadsResult): string {
   }
   out.push('\nsteps (sequential, ms per file):');
   out.push(table(['step', 'p50', 'p95', 'p99', 'mean'], STEP_NAMES.map((s) => [STEP_LABELS[s], f(r.steps[s].p50), f(r.steps[s].p95), f(r.steps[s].p99), f(r.steps[s].mean)])));
-  out.push('\nratios (Atelier ÷ bare sharp; throughput = bare files/s ÷ Atelier files/s):');
-  out.push(table(['conc', 'Atelier', 'vs', 'p50', 'p99', 'mean', 'throughput'], r.ratios.map((x) => [x.concurrency, x.mode, x.vs, x.p50, x.p99, x.mean, x.throughput])));
+  out.push('\nratios (Atelier ÷ bare sharp; throughput = bare files/s ÷ Atelier files/s; CPU = server CPU per file):');
+  out.push(table(['conc', 'Atelier', 'vs', 'p50', 'p99', 'mean', 'throughput', 'CPU'], r.ratios.map((x) => [x.concurrency, x.mode, x.vs, x.p50, x.p99, x.mean, x.throughput, x.cpu])));
   return out.join('\n');
 }
 

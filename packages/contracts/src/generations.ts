@@ -195,11 +195,13 @@ export const imageFormatQuerySchema = z.object({
 export const zipQuerySchema = z.object({
   format: outputFormatSchema.optional().describe('Convert every image; default: as stored'),
 });
+/** Ids travel in the URL (so a browser can download with a plain link); 200 keep it well under header limits. */
+export const MAX_ZIP_IDS = 200;
 export const zipSelectionQuerySchema = zipQuerySchema.extend({
   ids: z
     .string()
     .transform((v) => v.split(',').filter((x) => x !== ''))
-    .pipe(z.array(z.uuid('not a generation id')).min(1, 'choose at least one generation').max(MAX_BULK_IDS, `at most ${MAX_BULK_IDS} generations`))
+    .pipe(z.array(z.uuid('not a generation id')).min(1, 'choose at least one generation').max(MAX_ZIP_IDS, `at most ${MAX_ZIP_IDS} generations per download; download a collection for more`))
     .describe('Comma-separated generation ids'),
 });
 

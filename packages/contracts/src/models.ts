@@ -17,6 +17,9 @@ export const ENGINE_LABELS: Record<Engine, string> = {
 };
 
 /** What a model does. `upscale` models take exactly one image and enlarge it by their factor. */
+/** How the built-in upscaler (the offline engine running ESRGAN) is named: it is a trained model, not a preview. */
+export const LOCAL_UPSCALER_LABEL = 'Local ESRGAN upscaler';
+
 export const WORKFLOWS = ['text-to-image', 'image-to-image', 'multi-reference', 'upscale'] as const;
 export const workflowSchema = z.enum(WORKFLOWS);
 export type Workflow = z.infer<typeof workflowSchema>;

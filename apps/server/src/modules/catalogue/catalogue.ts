@@ -1,4 +1,4 @@
-import { ENGINE_LABELS, modelDefinitionSchema, type Engine, type Model, type ModelDefinition, type RouteDefinition } from '@atelier/contracts';
+import { ENGINE_LABELS, LOCAL_UPSCALER_LABEL, modelDefinitionSchema, type Engine, type Model, type ModelDefinition, type RouteDefinition } from '@atelier/contracts';
 import { type z } from 'zod';
 
 /**
@@ -169,8 +169,8 @@ export function presentModel(entry: CatalogueEntry): Model {
     label: entry.label,
     description: entry.description,
     engine: first.engine,
-    engine_label: ENGINE_LABELS[first.engine],
-    is_preview_engine: first.engine === 'offline',
+    engine_label: first.engine === 'offline' && entry.workflows.includes('upscale') ? LOCAL_UPSCALER_LABEL : ENGINE_LABELS[first.engine],
+    is_preview_engine: first.engine === 'offline' && !entry.workflows.includes('upscale'),
     workflows: entry.workflows,
     max_reference_images: entry.max_reference_images,
     min_dimension: entry.min_dimension,

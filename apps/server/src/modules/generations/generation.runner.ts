@@ -163,7 +163,7 @@ export function createGenerationRunner(deps: {
       generationId: gen.id,
       bytes,
       format: gen.output_format,
-      provenance: { engineLabel: engine.label, modelId: gen.model_id, isPreviewEngine: engine.id === 'offline' },
+      provenance: { engineLabel: engine.label, modelId: gen.model_id, isPreviewEngine: engine.id === 'offline' && gen.workflow !== 'upscale' },
       })
       .catch((error: unknown) => {
         // Bytes that are not a decodable PNG/JPEG/WebP are the engine's fault, and final.

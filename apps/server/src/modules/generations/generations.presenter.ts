@@ -16,7 +16,8 @@ export function presentGeneration(
     model: row.model_id,
     model_label: model?.label ?? row.model_id,
     engine: row.engine,
-    is_preview_engine: row.engine === 'offline',
+    // The offline engine's upscales run a trained model (ESRGAN): real output, not a preview.
+    is_preview_engine: row.engine === 'offline' && row.workflow !== 'upscale',
     prompt: row.prompt,
     width: row.width,
     height: row.height,

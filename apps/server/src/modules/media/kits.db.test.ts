@@ -119,9 +119,10 @@ describe('reference kits', () => {
     const before = await snapshot(ada.userId);
     const clash = await patch(ada, `/api/kits/${kit.id}`, { name: 'logo' });
     expect(clash.statusCode).toBe(409);
-    expect(clash.json().error).toMatchObject({ code: 'invalid_state', message: expect.stringMatching(/already have a kit named “Logo”/), fields: [{ path: 'name', message: expect.any(String) }] });
+    expect(clash.json().error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/already have a kit named “Logo”/), fields: [{ path: 'name', message: expect.any(String) }] });
     const duplicate = await post(ada, '/api/kits', { name: ' LOGO ', references: [u1.id] });
     expect(duplicate.statusCode).toBe(409);
+    expect(duplicate.json().error.code).toBe('conflict');
     expect(duplicate.json().error.message).toMatch(/already have a kit named “Logo”/);
     expect(await snapshot(ada.userId)).toEqual(before);
   });
@@ -241,14 +242,14 @@ describe('the per-user kit cap and concurrent writes', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
     const refusals = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { code: string; message: string }] : []));
     expect(refusals).toHaveLength(3);
-    for (const refusal of refusals) expect(refusal).toMatchObject({ code: 'invalid_state', message: expect.stringMatching(/^You have 3 kits, the most one account can keep\. Delete a kit/) });
+    for (const refusal of refusals) expect(refusal).toMatchObject({ code: 'limit_reached', message: expect.stringMatching(/^You have 3 kits, the most one account can keep\. Delete a kit/) });
     expect(await kits.list(user.userId)).toHaveLength(3);
 
     const other = await signUp(server.app);
     const otherRef = await upload(other, 30, 30);
     const same = await Promise.allSettled(Array.from({ length: 4 }, () => kits.create(other.userId, { name: 'Same', references: [otherRef.id] })));
     expect(same.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect(same.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['invalid_state', 'invalid_state', 'invalid_state']);
+    expect(same.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['conflict', 'conflict', 'conflict']);
     expect(await kits.list(other.userId)).toHaveLength(1);
   });
 
@@ -261,6 +262,7 @@ describe('the per-user kit cap and concurrent writes', () => {
     await db.insertInto('reference_kits').values(rows).execute();
     const res = await post(user, '/api/kits', { name: 'One too many', references: [ref.id] });
     expect(res.statusCode).toBe(409);
+    expect(res.json().error.code).toBe('limit_reached');
     expect(res.json().error.message).toMatch(/You have 200 kits, the most one account can keep/);
     expect(await listKits(user)).toHaveLength(200);
   });

@@ -33,7 +33,7 @@ export function createKitService(deps: { db: Db; repository: KitRepository; cloc
   async function refuseTakenName(trx: Transaction<DB>, userId: string, name: string, exceptId?: string): Promise<void> {
     const taken = await repository.getByName(trx, userId, name, exceptId);
     if (taken) {
-      throw new AppError('invalid_state', `You already have a kit named “${taken.name}”. Choose another name, or rename or delete that kit first.`, {
+      throw new AppError('conflict', `You already have a kit named “${taken.name}”. Choose another name, or rename or delete that kit first.`, {
         fields: [{ path: 'name', message: `you already have a kit named “${taken.name}”` }],
       });
     }
@@ -45,7 +45,7 @@ export function createKitService(deps: { db: Db; repository: KitRepository; cloc
       return await db.transaction().execute(step);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      if (code === '23505') throw new AppError('invalid_state', 'You already have a kit with that name. Choose another name.', { cause: error });
+      if (code === '23505') throw new AppError('conflict', 'You already have a kit with that name. Choose another name.', { cause: error });
       if (code === '23503') throw new AppError('validation_failed', 'One of the references was deleted while the kit was being saved. Try again.', { cause: error });
       throw error;
     }
@@ -66,7 +66,7 @@ export function createKitService(deps: { db: Db; repository: KitRepository; cloc
       return write(async (trx) => {
         await repository.lockUser(trx, userId);
         const count = await repository.countForUser(trx, userId);
-        if (count >= maxKits) throw new AppError('invalid_state', `You have ${count} kits, the most one account can keep. Delete a kit you no longer use, then save this one.`, { details: { limit: maxKits, count } });
+        if (count >= maxKits) throw new AppError('limit_reached', `You have ${count} kits, the most one account can keep. Delete a kit you no longer use, then save this one.`, { details: { limit: maxKits, count } });
         await refuseTakenName(trx, userId, input.name);
         const refs = await ownReferences(trx, userId, input.references);
         const id = newId();

@@ -85,11 +85,8 @@ export function downloadFileName(generation: Generation, format: OutputFormat, w
   return `atelier-${slug}-${generation.id.slice(0, 8)}${width ? `-${width}w` : ''}.${format === 'jpeg' ? 'jpg' : format}`;
 }
 
-/**
- * The most generations one ZIP link carries: their ids travel in the query string, and past ~200 the URL
- * outgrows what servers and proxies accept for a request line (Node's default header limit is 16 KB).
- */
-export const MAX_ZIP_IDS = 200;
+/** The most generations one ZIP link carries (the API's limit: the ids travel in the URL). */
+export { MAX_ZIP_IDS } from '@atelier/contracts';
 
 /** A ZIP of the chosen generations' images and a manifest.json; `format` converts every image. */
 export function selectionZipUrl(ids: readonly string[], format?: OutputFormat): string {

@@ -65,7 +65,8 @@ export function GeneratePanel() {
   const [isWaitingForUploads, setWaitingForUploads] = useState(false);
   const caretAfterInsert = useRef<number | null>(null);
 
-  const list = models.data ?? [];
+  // Upscalers take a finished image, not a prompt: they are offered on the image (Upscale menu), not here.
+  const list = (models.data ?? []).filter((m) => !m.workflows.includes('upscale'));
   const model = selectedModel(list, draft.modelId);
   const tray = useReferenceTray();
   const addReferences = useAddReferences(model, list);

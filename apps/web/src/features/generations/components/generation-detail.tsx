@@ -1,5 +1,5 @@
 import { useEffect, useId, useState, type ReactNode } from 'react';
-import { ENGINE_LABELS, type Generation } from '@atelier/contracts';
+import { ENGINE_LABELS, LOCAL_UPSCALER_LABEL, type Generation } from '@atelier/contracts';
 import { Button, IconButton } from '#/components/ui/button';
 import { ConfirmDialog } from '#/components/ui/confirm-dialog';
 import { AlertIcon, ChevronLeftIcon, ChevronRightIcon, CloseIcon, CopyIcon, DownloadIcon, ImagePlusIcon, RefineIcon, ReuseIcon, StopIcon, TrashIcon } from '#/components/ui/icons';
@@ -252,7 +252,7 @@ export function GenerationDetail({ generation: g, titleId, onClose, onDeleted, p
           <Meta label="Model">
             {g.model_label}
             <span className={`badge${g.is_preview_engine ? ' badge--warning' : ''}`} title={g.is_preview_engine ? 'Offline preview engine — not a diffusion model' : undefined}>
-              {g.is_preview_engine ? 'Preview engine' : ENGINE_LABELS[g.engine]}
+              {g.is_preview_engine ? 'Preview engine' : g.engine === 'offline' && g.workflow === 'upscale' ? LOCAL_UPSCALER_LABEL : ENGINE_LABELS[g.engine]}
             </span>
           </Meta>
           <Meta label="Size">
