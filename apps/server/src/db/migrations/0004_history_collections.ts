@@ -19,7 +19,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     sql`create index generations_prompt_tsv_idx on generations using gin (prompt_tsv)`,
     sql`create index generations_model_idx on generations (user_id, model_id, id desc)`,
     sql`create index generations_favorite_idx on generations (user_id, id desc) where favorite`,
-    sql`create index generations_created_idx on generations (user_id, created_at)`,
     sql`create index generations_batch_idx on generations (batch_id) where batch_id is not null`,
 
     sql`create table collections (
@@ -37,6 +36,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       primary key (collection_id, generation_id)
     )`,
     sql`create index collection_items_generation_idx on collection_items (generation_id)`,
+    // A collection's cover: its most recently added items first.
+    sql`create index collection_items_added_idx on collection_items (collection_id, added_at desc)`,
   ];
   for (const statement of statements) await statement.execute(db);
 }

@@ -19,16 +19,11 @@ export function createCollectionsRepository(db: Db) {
       .selectAll('c')
       .select((eb) => [
         eb.selectFrom('collection_items as ci').whereRef('ci.collection_id', '=', 'c.id').select(eb.fn.countAll<string>().as('n')).as('count'),
-        // The newest image of the most recently added generation that has one.
-        eb
-          .selectFrom('collection_items as ci')
-          .innerJoin('images as i', 'i.generation_id', 'ci.generation_id')
-          .whereRef('ci.collection_id', '=', 'c.id')
-          .select('i.id')
-          .orderBy('ci.added_at', 'desc')
-          .orderBy('i.id', 'desc')
-          .limit(1)
-          .as('cover_image_id'),
+        // The newest image of the most recently added generation that has one: items newest first
+        // (collection_items_added_idx), each probing its images by index, stopping at the first hit.
+        sql<string | null>`(select i.id from collection_items ci
+            cross join lateral (select id from images where generation_id = ci.generation_id order by id desc limit 1) i
+            where ci.collection_id = c.id order by ci.added_at desc, ci.generation_id desc limit 1)`.as('cover_image_id'),
       ])
       .where('c.user_id', '=', userId);
 
@@ -43,6 +38,11 @@ export function createCollectionsRepository(db: Db) {
     async get(userId: string, id: string, ex: Executor = db): Promise<CollectionSummary | undefined> {
       const row = await summaries(ex, userId).where('c.id', '=', id).executeTakeFirst();
       return row && toSummary(row);
+    },
+
+    /** Whether the collection is the user's: the cheap check, for filters and bulk actions. */
+    async owns(userId: string, id: string): Promise<boolean> {
+      return (await db.selectFrom('collections').select('id').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()) !== undefined;
     },
 
     async countForUser(trx: Transaction<DB>, userId: string): Promise<number> {

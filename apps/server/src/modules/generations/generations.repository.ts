@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Db } from '#src/db/client.ts';
 import type { DB, EngineHandleJson, GenerationRow, NewGeneration, RouteAttempt } from '#src/db/schema.ts';
 import type { Engine, FailureCode, GenerationStatus, Workflow } from '@atelier/contracts';
@@ -6,6 +6,26 @@ import type { Engine, FailureCode, GenerationStatus, Workflow } from '@atelier/c
 /** SQL for the generations table. Every user-facing read is scoped by user_id in the query itself. */
 export type GenerationsRepository = ReturnType<typeof createGenerationsRepository>;
 type Executor = Db | Transaction<DB>;
+
+/** Every column but prompt_tsv (search reads it in SQL; no caller needs it back). Complete by construction. */
+const GENERATION_COLUMN_SET: Record<keyof GenerationRow, true> = {
+  id: true, user_id: true, status: true, model_id: true, engine: true, engine_model: true, prompt: true, width: true, height: true,
+  aspect_ratio: true, seed: true, output_format: true, idempotency_key: true, request_hash: true, route_index: true, route_history: true,
+  engine_request_id: true, engine_handle: true, webhook_token_hash: true, submitted_at: true, engine_finished_at: true, engine_cost: true,
+  progress: true, attempt: true, lease_until: true, error_code: true, error_detail: true, cost_credits: true, created_at: true,
+  updated_at: true, started_at: true, completed_at: true, parent_id: true, workflow: true, batch_id: true, favorite: true,
+};
+export const GENERATION_COLUMNS = Object.keys(GENERATION_COLUMN_SET) as (keyof GenerationRow)[];
+
+/** A search matching fewer rows than this is answered from the search index alone. */
+const SEARCH_PROBE = 1000;
+const CLOCK_SKEW_MS = 3_600_000;
+
+/** The smallest UUIDv7 of a millisecond: every id made at or after it sorts at or above it. */
+export function uuidV7Floor(ms: number): string {
+  const hex = Math.max(0, Math.min(ms, 2 ** 48 - 1)).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`;
+}
 
 /** History filters, already validated and resolved (dates as instants, q as a tsquery). */
 export interface HistoryFilters {
@@ -27,34 +47,49 @@ export function createGenerationsRepository(db: Db) {
         .insertInto('generations')
         .values(row)
         .onConflict((oc) => oc.columns(['user_id', 'idempotency_key']).where('idempotency_key', 'is not', null).doNothing())
-        .returningAll()
+        .returning(GENERATION_COLUMNS)
         .executeTakeFirst();
     },
 
     getForUser(userId: string, id: string, ex: Executor = db): Promise<GenerationRow | undefined> {
-      return ex.selectFrom('generations').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      return ex.selectFrom('generations').select(GENERATION_COLUMNS).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
     },
 
     getByIdempotencyKey(userId: string, key: string): Promise<GenerationRow | undefined> {
-      return db.selectFrom('generations').selectAll().where('user_id', '=', userId).where('idempotency_key', '=', key).executeTakeFirst();
+      return db.selectFrom('generations').select(GENERATION_COLUMNS).where('user_id', '=', userId).where('idempotency_key', '=', key).executeTakeFirst();
     },
 
     /**
      * The user's history, newest first, keyset-paged on id (UUIDv7 sorts by time), narrowed by every
      * filter given. `tsQuery` comes from `toPrefixTsQuery` (built by PostgreSQL's own parser).
      */
-    search(userId: string, f: HistoryFilters & { beforeId: string | null; limit: number }): Promise<GenerationRow[]> {
-      let q = db.selectFrom('generations').selectAll().where('user_id', '=', userId);
-      if (f.beforeId) q = q.where('id', '<', f.beforeId);
-      if (f.tsQuery) q = q.where(sql<boolean>`prompt_tsv @@ to_tsquery('simple', ${f.tsQuery})`);
-      if (f.model) q = q.where('model_id', '=', f.model);
-      if (f.workflow) q = q.where('workflow', '=', f.workflow);
-      if (f.status) q = q.where('status', '=', f.status);
-      if (f.from) q = q.where('created_at', '>=', f.from);
-      if (f.to) q = q.where('created_at', '<', f.to);
-      if (f.favorite !== undefined) q = q.where('favorite', '=', f.favorite);
-      if (f.collectionId) q = q.where('id', 'in', db.selectFrom('collection_items').select('generation_id').where('collection_id', '=', f.collectionId));
-      return q.orderBy('id', 'desc').limit(f.limit).execute();
+    async search(userId: string, f: HistoryFilters & { beforeId: string | null; limit: number }): Promise<GenerationRow[]> {
+      const filtered = <Q extends SelectQueryBuilder<DB, 'generations', object>>(q: Q): Q => {
+        let out = q.where('user_id', '=', userId);
+        if (f.beforeId) out = out.where('id', '<', f.beforeId);
+        if (f.tsQuery) out = out.where(sql<boolean>`prompt_tsv @@ to_tsquery('simple', ${f.tsQuery})`);
+        if (f.model) out = out.where('model_id', '=', f.model);
+        if (f.workflow) out = out.where('workflow', '=', f.workflow);
+        if (f.status) out = out.where('status', '=', f.status);
+        // Ids are UUIDv7 of their creation time, so a date range is also an id range: the history's own
+        // index then starts at the range instead of walking to it from today. Widened by an hour for clock
+        // skew between app and database; created_at stays the exact test.
+        if (f.from) out = out.where('id', '>=', uuidV7Floor(f.from.getTime() - CLOCK_SKEW_MS)).where('created_at', '>=', f.from);
+        if (f.to) out = out.where('id', '<', uuidV7Floor(f.to.getTime() + CLOCK_SKEW_MS)).where('created_at', '<', f.to);
+        if (f.favorite !== undefined) out = out.where('favorite', '=', f.favorite);
+        if (f.collectionId) out = out.where('id', 'in', db.selectFrom('collection_items').select('generation_id').where('collection_id', '=', f.collectionId));
+        return out as Q;
+      };
+      if (f.tsQuery) {
+        // A rare word would make "newest first, filter as you go" read the whole history (PostgreSQL
+        // cannot estimate prefix matches). Ask the search index first: when few rows match, sort just those.
+        const probe = await filtered(db.selectFrom('generations').select('id')).limit(SEARCH_PROBE).execute();
+        if (probe.length < SEARCH_PROBE) {
+          if (probe.length === 0) return [];
+          return db.selectFrom('generations').select(GENERATION_COLUMNS).where('id', 'in', probe.map((r) => r.id)).orderBy('id', 'desc').limit(f.limit).execute();
+        }
+      }
+      return filtered(db.selectFrom('generations').select(GENERATION_COLUMNS)).orderBy('id', 'desc').limit(f.limit).execute();
     },
 
     /**
@@ -70,7 +105,7 @@ export function createGenerationsRepository(db: Db) {
 
     /** The generations a request made together (variations), in seed order. */
     listBatch(userId: string, batchId: string): Promise<GenerationRow[]> {
-      return db.selectFrom('generations').selectAll().where('user_id', '=', userId).where('batch_id', '=', batchId).orderBy('id').execute();
+      return db.selectFrom('generations').select(GENERATION_COLUMNS).where('user_id', '=', userId).where('batch_id', '=', batchId).orderBy('id').execute();
     },
 
     async setFavorite(trx: Transaction<DB>, userId: string, ids: readonly string[], favorite: boolean): Promise<string[]> {
@@ -85,7 +120,7 @@ export function createGenerationsRepository(db: Db) {
     },
 
     systemGet(id: string): Promise<GenerationRow | undefined> {
-      return db.selectFrom('generations').selectAll().where('id', '=', id).executeTakeFirst();
+      return db.selectFrom('generations').select(GENERATION_COLUMNS).where('id', '=', id).executeTakeFirst();
     },
 
     /**
@@ -104,7 +139,7 @@ export function createGenerationsRepository(db: Db) {
         })
         .where('id', '=', id)
         .where((eb) => eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)])])]))
-        .returningAll()
+        .returning(GENERATION_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -196,7 +231,7 @@ export function createGenerationsRepository(db: Db) {
         .set({ status: 'succeeded', seed: sql`coalesce(seed, ${engineSeed}::bigint)`, progress: 1, lease_until: null, error_detail: null, engine_finished_at: sql`coalesce(engine_finished_at, now())`, completed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', '=', 'running')
-        .returningAll()
+        .returning(GENERATION_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -207,7 +242,7 @@ export function createGenerationsRepository(db: Db) {
         .set({ status, error_code: code, error_detail: detail, lease_until: null, engine_finished_at: sql`coalesce(engine_finished_at, now())`, completed_at: sql`now()`, updated_at: sql`now()` })
         .where('id', '=', id)
         .where('status', 'in', ['queued', 'running'])
-        .returningAll()
+        .returning(GENERATION_COLUMNS)
         .executeTakeFirst();
     },
 
@@ -218,7 +253,7 @@ export function createGenerationsRepository(db: Db) {
         .where('id', '=', id)
         .where('user_id', '=', userId)
         .where('status', 'in', ['queued', 'running'])
-        .returningAll()
+        .returning(GENERATION_COLUMNS)
         .executeTakeFirst();
     },
 

@@ -37,7 +37,7 @@ export function createGenerationService(deps: {
   catalogue: Catalogue;
   media: Pick<MediaService, 'listForGenerations' | 'schedulePurgeForGeneration'>;
   references: ReferencesRepository;
-  collections: Pick<CollectionsRepository, 'collectionIdsFor' | 'get' | 'addItems' | 'removeItems'>;
+  collections: Pick<CollectionsRepository, 'collectionIdsFor' | 'owns' | 'addItems' | 'removeItems'>;
   jobs: JobQueue;
 }) {
   const { db, repository, catalogue, media, jobs } = deps;
@@ -189,7 +189,7 @@ export function createGenerationService(deps: {
     /** The history: newest first, narrowed by search words and filters, keyset-paged. */
     async list(userId: string, query: ListGenerationsQuery): Promise<{ items: GenerationWithImages[]; nextCursor: string | null }> {
       const beforeId = query.cursor ? decodeCursor(query.cursor) : null;
-      if (query.collection && !(await deps.collections.get(userId, query.collection))) throw notFound('Collection');
+      if (query.collection && !(await deps.collections.owns(userId, query.collection))) throw notFound('Collection');
       const tsQuery = query.q ? await repository.toPrefixTsQuery(query.q) : null;
       const rows = await repository.search(userId, {
         beforeId,
@@ -226,8 +226,8 @@ export function createGenerationService(deps: {
     async bulk(userId: string, input: BulkGenerationsInput): Promise<{ affected: number }> {
       const ids = [...new Set(input.ids)];
       if (input.action === 'add_to_collection' || input.action === 'remove_from_collection' || input.action === 'move_to_collection') {
-        if (!(await deps.collections.get(userId, input.collection_id))) throw new AppError('not_found', 'Collection not found', { fields: [{ path: 'collection_id', message: 'not one of your collections' }] });
-        if (input.action === 'move_to_collection' && !(await deps.collections.get(userId, input.from_collection_id))) {
+        if (!(await deps.collections.owns(userId, input.collection_id))) throw new AppError('not_found', 'Collection not found', { fields: [{ path: 'collection_id', message: 'not one of your collections' }] });
+        if (input.action === 'move_to_collection' && !(await deps.collections.owns(userId, input.from_collection_id))) {
           throw new AppError('not_found', 'Collection not found', { fields: [{ path: 'from_collection_id', message: 'not one of your collections' }] });
         }
       }

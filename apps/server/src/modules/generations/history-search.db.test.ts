@@ -26,7 +26,11 @@ const row = (n: number) => ({
   favorite: n % 50 === 0,
   createdAt: BASE + n * 5 * 60_000,
 });
-const idOf = (n: number, prefix = '8000') => `00000000-0000-7000-${prefix}-${n.toString(16).padStart(12, '0')}`;
+/** A UUIDv7 of the row's creation time, as the app's ids are (the date filter relies on it). */
+const idOf = (n: number, prefix = '8000') => {
+  const hex = (BASE + n * 5 * 60_000).toString(16).padStart(12, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-${prefix}-${n.toString(16).padStart(12, '0')}`;
+};
 const cursorOf = (id: string) => Buffer.from(id).toString('base64url');
 const ALL = Array.from({ length: N }, (_, i) => row(i + 1)).reverse(); // newest first
 
@@ -36,7 +40,7 @@ let user: { cookie: string; userId: string };
 async function seed(userId: string, count: number, prefix: string) {
   await sql`
     insert into generations (id, user_id, status, model_id, engine, engine_model, prompt, width, height, output_format, request_hash, workflow, favorite, created_at, completed_at)
-    select (${`00000000-0000-7000-${prefix}-`} || lpad(to_hex(n), 12, '0'))::uuid, ${userId}, 'succeeded',
+    select (substr(ms, 1, 8) || '-' || substr(ms, 9, 4) || ${`-7000-${prefix}-`} || lpad(to_hex(n), 12, '0'))::uuid, ${userId}, 'succeeded',
       (array['offline','flux-2-pro','flux-2-max'])[1 + n % 3], 'offline', 'offline',
       (array['red','blue','green','amber','violet'])[1 + n % 5] || ' ' ||
       (array['fox','whale','lighthouse','teapot','dragon','city','forest'])[1 + (n / 5) % 7] || ' ' ||
@@ -44,7 +48,8 @@ async function seed(userId: string, count: number, prefix: string) {
       case when n % 997 = 0 then ' zebra' else '' end,
       512, 512, 'png', 'seeded', case when n % 4 = 0 then 'image-to-image' else 'text-to-image' end, n % 50 = 0,
       timestamptz '2025-01-01 00:00:00+00' + n * interval '5 minutes', timestamptz '2025-01-01 00:00:00+00' + n * interval '5 minutes'
-    from generate_series(1, ${count}) as n`.execute(server.container.database.db);
+    from generate_series(1, ${count}) as n,
+      lateral (select lpad(to_hex((extract(epoch from timestamptz '2025-01-01 00:00:00+00' + n * interval '5 minutes') * 1000)::bigint), 12, '0') as ms) t`.execute(server.container.database.db);
 }
 
 beforeAll(async () => {
