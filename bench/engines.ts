@@ -219,7 +219,7 @@ async function signUpOverHttp(baseUrl: string, publicUrl: string): Promise<strin
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: new URL(publicUrl).origin, 'sec-fetch-site': 'same-origin' },
-    body: JSON.stringify({ email: `bench-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User' }),
+    body: JSON.stringify({ email: `bench-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User', ageConfirmed: true }),
   });
   if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
   return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');

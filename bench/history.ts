@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { DbKind } from './lib/atelier.ts';
-import { startAtelierChild, type AtelierChildInfo } from './lib/atelier-child.ts';
+import { startAtelierChild, stopAtelierChild, type AtelierChildInfo } from './lib/atelier-child.ts';
 import type { Child } from './lib/child.ts';
 import { RARE_WORD, type ExplainedQuery, type PreparedScenario, type Scenario, type SeedResult } from './lib/history-server.ts';
 import { summariseLatency, type LatencySummary } from './lib/latency.ts';
@@ -117,7 +117,7 @@ async function signUp(baseUrl: string, publicUrl: string): Promise<{ cookie: str
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: new URL(publicUrl).origin, 'sec-fetch-site': 'same-origin' },
-    body: JSON.stringify({ email: `bench-history-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User' }),
+    body: JSON.stringify({ email: `bench-history-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User', ageConfirmed: true }),
   });
   if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { user: { id: string } };
@@ -264,7 +264,7 @@ async function runDb(kind: DbKind, options: Options, log: (line: string) => void
       floorHttpMs: summariseLatency(floor),
     };
   } finally {
-    await server?.close().catch(() => undefined);
+    if (server) await stopAtelierChild(server);
   }
 }
 

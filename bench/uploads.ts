@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { DbKind } from './lib/atelier.ts';
-import { startAtelierChild, type AtelierChildInfo } from './lib/atelier-child.ts';
+import { startAtelierChild, stopAtelierChild, type AtelierChildInfo } from './lib/atelier-child.ts';
 import type { Child } from './lib/child.ts';
 import { runPool, summariseLatency, type LatencySummary } from './lib/latency.ts';
 import { makePhotoJpegs } from './lib/photo-jpegs.ts';
@@ -139,7 +139,7 @@ async function signUp(baseUrl: string, publicUrl: string): Promise<{ cookie: str
   const res = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: new URL(publicUrl).origin, 'sec-fetch-site': 'same-origin' },
-    body: JSON.stringify({ email: `bench-uploads-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User' }),
+    body: JSON.stringify({ email: `bench-uploads-${process.pid}-${Date.now()}@example.com`, password: 'correct horse battery staple', name: 'Bench User', ageConfirmed: true }),
   });
   if (res.status !== 200) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
   const body = (await res.json()) as { user: { id: string } };
@@ -371,7 +371,7 @@ export async function main(argv: string[]): Promise<UploadsResult> {
     log(`  wrote ${path.relative(process.cwd(), file)}`);
     return result;
   } finally {
-    await server?.close().catch(() => undefined);
+    if (server) await stopAtelierChild(server);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

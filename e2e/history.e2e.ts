@@ -1,33 +1,24 @@
 import fs from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startAtelier } from './support.ts';
+import { openStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The history at scale in a real browser: generations seeded through the API arrive live; a search is
  * kept in the URL (reload and Back); a favourite, a collection filled by bulk selection and downloaded as
  * a ZIP, a bulk delete; then a refinement compared with its parent through the slider, varied and re-run.
  */
-let atelier: Awaited<ReturnType<typeof startAtelier>>;
-let browser: Browser;
+let session: StudioSession;
+let atelier: Atelier;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
-  atelier = await startAtelier();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  session = await openStudio({ context: { acceptDownloads: true } });
+  ({ atelier, page, consoleErrors } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await atelier?.stop();
-});
+afterAll(() => session?.close());
 
 interface ApiGeneration {
   id: string;
@@ -90,6 +81,7 @@ it('searches, favourites, collects, downloads and deletes in bulk, compares, var
   await page.getByLabel('Name').fill('Hedy');
   await page.getByLabel('Email').fill('hedy@example.com');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${atelier.url}/`);
   await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();

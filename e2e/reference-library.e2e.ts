@@ -1,32 +1,23 @@
 import sharp from 'sharp';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startAtelier } from './support.ts';
+import { openStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The reference library in a real browser: two uploaded references saved as a named kit, the tray
  * cleared and the page reloaded, the kit applied from the library (both back, in order), a generation
  * made with them on the offline engine, a generated image picked from the library, and the kit deleted.
  */
-let atelier: Awaited<ReturnType<typeof startAtelier>>;
-let browser: Browser;
+let session: StudioSession;
+let atelier: Atelier;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
-  atelier = await startAtelier();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  session = await openStudio();
+  ({ atelier, page, consoleErrors } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await atelier?.stop();
-});
+afterAll(() => session?.close());
 
 const REFERENCES = [
   { name: 'mara-face.png', width: 300, height: 200, colour: '#c2410c' },
@@ -40,6 +31,7 @@ it('saves two references as a kit, applies it after a reload, generates with the
   await page.getByLabel('Name').fill('Ada');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${atelier.url}/`);
   await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();

@@ -1,32 +1,23 @@
 import sharp from 'sharp';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startAtelier } from './support.ts';
+import { openStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * Reference-guided editing in a real browser: three images dropped on the generate panel are uploaded and
  * labelled image 1–3, a generation on the offline engine uses them (in that order) and shows them in its
  * detail; then the result is refined twice and the detail lists the three versions.
  */
-let atelier: Awaited<ReturnType<typeof startAtelier>>;
-let browser: Browser;
+let session: StudioSession;
+let atelier: Atelier;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
-  atelier = await startAtelier();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  session = await openStudio();
+  ({ atelier, page, consoleErrors } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await atelier?.stop();
-});
+afterAll(() => session?.close());
 
 /** Three PNGs told apart by their size, so the upload answers can be matched to the files. */
 const REFERENCES = [
@@ -44,6 +35,7 @@ it('drops three references, generates with them, refines twice and browses the v
   await page.getByLabel('Name').fill('Ada');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${atelier.url}/`);
   await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();

@@ -1,32 +1,23 @@
 import fs from 'node:fs';
 import sharp from 'sharp';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, startAtelier } from './support.ts';
+import { openStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The golden path in a real browser: sign up → generate with the offline engine → the image appears
  * without a reload (pushed over SSE) → open it → download → delete.
  */
-let atelier: Awaited<ReturnType<typeof startAtelier>>;
-let browser: Browser;
+let session: StudioSession;
+let atelier: Atelier;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 beforeAll(async () => {
-  atelier = await startAtelier();
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  session = await openStudio({ context: { acceptDownloads: true } });
+  ({ atelier, page, consoleErrors } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await atelier?.stop();
-});
+afterAll(() => session?.close());
 
 it('signs up, generates, sees the image arrive live, downloads and deletes it', async () => {
   await page.goto(`${atelier.url}/`);
@@ -35,6 +26,7 @@ it('signs up, generates, sees the image arrive live, downloads and deletes it', 
   await page.getByLabel('Name').fill('Grace');
   await page.getByLabel('Email').fill('grace@example.com');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${atelier.url}/`);
   // Before sign-up the studio asked /api/me and got the expected 401; from here on, no errors at all.

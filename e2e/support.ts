@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { freePort, startAtelierProcess, type AtelierProcess } from '../apps/server/test/support/process.ts';
 
 /** Browser tests drive the real built studio, served by a real `atelier start`, in Debian's Chromium. */
@@ -34,6 +34,40 @@ export async function startAtelier(env: Record<string, string> = {}): Promise<At
     async stop() {
       await proc.kill('SIGTERM');
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Atelier = Awaited<ReturnType<typeof startAtelier>>;
+
+/** A running Atelier, Chromium and one page at desktop size, with the page's console errors collected. */
+export interface StudioSession {
+  atelier: Atelier;
+  browser: Browser;
+  page: Page;
+  /** Console errors and uncaught exceptions of the page; tests assert it stays empty (or clear it). */
+  consoleErrors: string[];
+  close(): Promise<void>;
+}
+
+export async function openStudio(opts: { env?: Record<string, string>; context?: BrowserContextOptions } = {}): Promise<StudioSession> {
+  const atelier = await startAtelier(opts.env);
+  const browser = await launchBrowser();
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, ...opts.context });
+  const page = await context.newPage();
+  const consoleErrors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  return {
+    atelier,
+    browser,
+    page,
+    consoleErrors,
+    async close() {
+      await browser.close();
+      await atelier.stop();
     },
   };
 }

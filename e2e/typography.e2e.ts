@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page, Request } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { quoteCredits, type CreateGenerationResponse, type Generation, type Model } from '@atelier/contracts';
-import { launchBrowser, startAtelier } from './support.ts';
+import { openStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The prompt builder in a real browser: a typography element and a palette colour bound to an object are
@@ -13,29 +13,20 @@ import { launchBrowser, startAtelier } from './support.ts';
  * seeds; the price on the Generate button is the catalogue's quote (a priced model is added to the
  * catalogue for that, served by the offline engine).
  */
-let atelier: Awaited<ReturnType<typeof startAtelier>>;
-let browser: Browser;
+let session: StudioSession;
+let atelier: Atelier;
 let page: Page;
-const consoleErrors: string[] = [];
+let consoleErrors: string[];
 
 const PRICED = { id: 'offline-priced', label: 'Offline, priced', price_credits: 2, price_per_reference_credits: 1 };
 
 beforeAll(async () => {
   const catalogue = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-catalogue-')), 'catalogue.json');
   fs.writeFileSync(catalogue, JSON.stringify({ models: [{ ...PRICED, workflows: ['text-to-image', 'image-to-image'], max_reference_images: 4, routes: [{ engine: 'offline', engine_model: 'offline' }] }] }));
-  atelier = await startAtelier({ CATALOGUE_FILE: catalogue });
-  browser = await launchBrowser();
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  session = await openStudio({ env: { CATALOGUE_FILE: catalogue } });
+  ({ atelier, page, consoleErrors } = session);
 });
-afterAll(async () => {
-  await browser?.close();
-  await atelier?.stop();
-});
+afterAll(() => session?.close());
 
 const HEADLINE = 'GRAND OPENING — 12.05';
 
@@ -54,6 +45,7 @@ it('compiles typography and palette into the prompt, sends a structured JSON pro
   await page.getByLabel('Name').fill('Paula');
   await page.getByLabel('Email').fill('paula@example.com');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(`${atelier.url}/`);
   await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();

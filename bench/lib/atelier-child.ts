@@ -8,7 +8,9 @@
  * service directly, or seeding through the server's own database connection): `handlers` names a module
  * whose `atelierChildHandlers(server)` returns them.
  *
- * Requests every child answers: 'memory' → process.memoryUsage(), 'cpu' → process.cpuUsage().
+ * Requests every child answers: 'memory' → process.memoryUsage(), 'cpu' → process.cpuUsage(), and 'stop', which
+ * closes the server (and drops its PostgreSQL database, removes its data directory) and answers when that is done.
+ * Use `stopAtelierChild`: `Child.close()` alone kills a child that takes more than 5 s to close, which PGlite can.
  */
 import path from 'node:path';
 import { forkChild, serveParent, type Child } from './child.ts';
@@ -44,6 +46,12 @@ export function startAtelierChild(options: AtelierChildOptions, opts: { name?: s
   });
 }
 
+/** Closes the server inside the child, waiting as long as that takes, then ends the child. */
+export async function stopAtelierChild(child: Child<AtelierChildInfo>, timeoutMs = 120_000): Promise<void> {
+  await child.call('stop', {}, timeoutMs).catch(() => undefined);
+  await child.close();
+}
+
 async function childMain(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as AtelierChildOptions;
   const server: Atelier = await startAtelier({ kind: options.kind, ...(options.env ? { env: options.env } : {}) });
@@ -59,7 +67,12 @@ async function childMain(): Promise<void> {
     databaseUrl: database.kind === 'postgres' ? database.url : null,
     pid: process.pid,
   };
-  serveParent({ ...info }, { memory: () => process.memoryUsage(), cpu: () => process.cpuUsage(), ...extra }, () => server.close());
+  let closing: Promise<void> | null = null;
+  const close = () => (closing ??= server.close());
+  // The parent went away (Ctrl-C) while a request was running: its answer can no longer be sent. Without this
+  // listener that is an uncaught 'error', and the process would die before `close` drops the database.
+  process.on('error', () => undefined);
+  serveParent({ ...info }, { memory: () => process.memoryUsage(), cpu: () => process.cpuUsage(), stop: () => close(), ...extra }, close);
 }
 
 if (process.env[CHILD_ENV] && path.resolve(process.argv[1] ?? '') === import.meta.filename) await childMain();

@@ -8,7 +8,8 @@
  *              year, prompts from word lists) plus other users' rows, a collection, favourites; then VACUUM ANALYZE
  *   'prepare'  { userId, scenarios }   per scenario: matching rows and the cursor of the requested depth
  *   'direct'   { userId, query }       GenerationService.list in the server process (no HTTP, no presenter), ms
- *   'explain'  { userId, query }       EXPLAIN (ANALYZE, BUFFERS) of every query GenerationService.list makes
+ *   'explain'  { userId, query }       EXPLAIN (ANALYZE, BUFFERS) of every query GenerationService.list makes (recorded
+ *                                      from a GenerationService wired over a recording Kysely)
  */
 import { performance } from 'node:perf_hooks';
 import { CompiledQuery, sql, type Kysely, type KyselyPlugin, type RootOperationNode } from 'kysely';
@@ -17,6 +18,7 @@ import type { DB } from '../../apps/server/src/db/schema.ts';
 import { newId } from '../../apps/server/src/lib/ids.ts';
 import { createCollectionsRepository } from '../../apps/server/src/modules/collections/collections.repository.ts';
 import { createGenerationsRepository, type HistoryFilters } from '../../apps/server/src/modules/generations/generations.repository.ts';
+import { createGenerationService } from '../../apps/server/src/modules/generations/generations.service.ts';
 import { createReferencesRepository } from '../../apps/server/src/modules/generations/references.repository.ts';
 import { createMediaRepository } from '../../apps/server/src/modules/media/media.repository.ts';
 import type { Atelier } from './atelier.ts';
@@ -176,6 +178,26 @@ function capturing(db: Kysely<DB>) {
 
 const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
 
+/** A name for one of `list`'s queries, from the table it reads first. */
+function labelOf(text: string): string {
+  if (/to_tsvector/.test(text)) return 'search words → tsquery';
+  const table = /\bfrom "?(\w+)"?/.exec(text)?.[1];
+  switch (table) {
+    case 'collections':
+      return 'collection check';
+    case 'generations':
+      return /^select "id" from/.test(text) ? 'history query (search probe)' : 'history query (search)';
+    case 'images':
+      return 'images of the page';
+    case 'generation_references':
+      return 'references of the page';
+    case 'collection_items':
+      return 'collections of the page';
+    default:
+      return table ?? 'query';
+  }
+}
+
 export function atelierChildHandlers(server: Atelier): ChildHandlers {
   const { container } = server;
   const db = container.database.db;
@@ -251,37 +273,30 @@ export function atelierChildHandlers(server: Atelier): ChildHandlers {
     },
 
     /**
-     * EXPLAIN (ANALYZE, BUFFERS) of every query GenerationService.list makes for this request, in its order:
-     * the collection check, the search words' tsquery, the history query itself, and the three lookups for
-     * the page's images, references and collections. Made by the same repositories over a Kysely that
-     * records the SQL it sends.
+     * EXPLAIN (ANALYZE, BUFFERS) of every query GenerationService.list makes for this request, in its order.
+     * A second GenerationService, wired like the container's but over a Kysely that records the SQL it sends,
+     * runs the request once; each recorded query is then explained. So this follows whatever `list` does today.
      */
     explain: async ({ userId, query }): Promise<ExplainedQuery[]> => {
-      const owner = String(userId);
       const parsed = parse(query as Record<string, string>);
       const spy = capturing(db);
+      const mediaRepository = createMediaRepository(spy.db);
+      const service = createGenerationService({
+        db: spy.db,
+        repository: createGenerationsRepository(spy.db),
+        catalogue: container.catalogue,
+        media: { listForGenerations: (ids) => mediaRepository.listForGenerations(ids), schedulePurgeForGeneration: container.media.schedulePurgeForGeneration },
+        references: createReferencesRepository(spy.db),
+        collections: createCollectionsRepository(spy.db),
+        jobs: container.jobs,
+      });
+      await service.list(String(userId), parsed);
       const queries: ExplainedQuery[] = [];
-      const record = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
-        const before = spy.captured.length;
-        const value = await step();
-        for (const compiled of spy.captured.slice(before)) {
-          const plan = (await db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]))).rows.map((r) => r['QUERY PLAN']).join('\n');
-          const execution = /Execution Time: ([\d.]+) ms/.exec(plan);
-          queries.push({ label, sql: compiled.sql, parameters: compiled.parameters, plan, executionMs: execution ? Number(execution[1]) : null });
-        }
-        return value;
-      };
-      const generations = createGenerationsRepository(spy.db);
-      const collections = createCollectionsRepository(spy.db);
-      if (parsed.collection) await record('collection check (collections.get)', () => collections.get(owner, parsed.collection!));
-      const tsQuery = parsed.q ? await record('search words → tsquery', () => generations.toPrefixTsQuery(parsed.q!)) : null;
-      const f = { ...(await filtersOf(repository, parsed)), tsQuery };
-      const beforeId = parsed.cursor ? Buffer.from(parsed.cursor, 'base64url').toString('utf8') : null;
-      const rows = await record('history query (search)', () => generations.search(owner, { ...f, beforeId, limit: parsed.limit + 1 }));
-      const ids = rows.slice(0, parsed.limit).map((r) => r.id);
-      await record('images of the page', () => createMediaRepository(spy.db).listForGenerations(ids));
-      await record('references of the page', () => createReferencesRepository(spy.db).listFor(ids));
-      await record('collections of the page', () => collections.collectionIdsFor(ids));
+      for (const compiled of spy.captured) {
+        const plan = (await db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain (analyze, buffers) ${compiled.sql}`, [...compiled.parameters]))).rows.map((r) => r['QUERY PLAN']).join('\n');
+        const execution = /Execution Time: ([\d.]+) ms/.exec(plan);
+        queries.push({ label: labelOf(compiled.sql), sql: compiled.sql, parameters: compiled.parameters, plan, executionMs: execution ? Number(execution[1]) : null });
+      }
       return queries;
     },
   };

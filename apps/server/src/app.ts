@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { ErrorResponse } from '@atelier/contracts';
 import type { Container } from './container.ts';
 import { registerAuth } from './http/auth-hook.ts';
+import { registerStaffAudit } from './http/staff-audit.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { registerHttpMetrics } from './http/metrics.ts';
@@ -16,6 +17,8 @@ import { registerSecurity } from './http/security.ts';
 import { PUBLIC_V1, STUDIO } from './http/surfaces.ts';
 import { AppError } from './lib/errors.ts';
 import { registerAccountRoutes } from './modules/accounts/accounts.routes.ts';
+import { registerSecurityRoutes } from './modules/accounts/security.routes.ts';
+import { registerIdentityRoutes } from './modules/accounts/identity.routes.ts';
 import { registerCatalogueRoutes } from './modules/catalogue/catalogue.routes.ts';
 import { registerEventRoutes } from './modules/generations/events.routes.ts';
 import { registerGenerationRoutes } from './modules/generations/generations.routes.ts';
@@ -24,6 +27,7 @@ import { registerCollectionRoutes } from './modules/collections/collections.rout
 import { registerUploadRoutes } from './modules/media/uploads.routes.ts';
 import { registerKitRoutes } from './modules/media/kits.routes.ts';
 import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
+import { registerStaffConsoleRoutes } from './modules/admin/staff-console.routes.ts';
 import { registerWebhookRoutes } from './modules/generations/webhooks.routes.ts';
 
 const API_PREFIXES = ['/api/', '/v1/', '/docs', '/healthz', '/readyz', '/metrics'];
@@ -53,7 +57,8 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     global: false,
     errorResponseBuilder: (_request, ctx) => new AppError('rate_limited', `Too many requests. Try again in ${ctx.after}.`),
   });
-  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff });
+  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff, sessions: { guard: c.sessionGuard, security: c.security } });
+  registerStaffAudit(app, { audit: c.audit });
   registerHttpMetrics(app, c.metrics);
 
   await app.register(swagger, {
@@ -70,10 +75,13 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
   app.get('/v1/openapi.json', { config: { auth: 'public' } }, async () => app.swagger());
 
   registerHealthRoutes(app, { db: c.database.db, metrics: c.metrics.registry });
-  registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute });
+  registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute, throttle: c.signInThrottle });
+  registerSecurityRoutes(app, { security: c.security });
+  await registerIdentityRoutes(app, { identity: config.identity, profiles: c.profiles });
   registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue });
   registerWebhookRoutes(app, { db: c.database.db, repository: c.generationsRepository, engines: c.engines, jobs: c.jobs });
   registerAdminRoutes(app, { engines: c.engines, breakers: c.breakers, catalogue: c.catalogueService, generations: c.generationsRepository });
+  registerStaffConsoleRoutes(app, { staff: c.staff, audit: c.audit, accounts: c.accountSummaries, generations: c.generationsRepository, media: c.media });
   for (const surface of [STUDIO, PUBLIC_V1]) {
     registerCatalogueRoutes(app, { catalogue: c.catalogue, surface });
     registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createRateLimit: config.rateLimits.generationsPerMinute });

@@ -32,14 +32,17 @@ afterAll(async () => {
 
 describe('atelier CLI and the v1 API', () => {
   let key: string;
+  let readOnlyKey: string;
   let server: TestServer;
 
   it('migrates, creates a user, and prints an API key alone on the last line', async () => {
     expect((await atelier('migrate')).stdout).toContain('up to date');
     expect((await atelier('user', 'create', '--email', 'ops@example.com', '--password', 'correct horse battery')).stdout).toMatch(/Created user ops@example.com/);
-    const { stdout } = await atelier('api-key', 'create', '--email', 'ops@example.com', '--name', 'ci');
+    const { stdout } = await atelier('api-key', 'create', '--email', 'ops@example.com', '--name', 'ci', '--scopes', 'read,generate,manage');
     key = stdout.trim().split('\n').at(-1)!;
     expect(key).toMatch(/^atl_[A-Za-z0-9_-]{43}$/);
+    readOnlyKey = (await atelier('api-key', 'create', '--email', 'ops@example.com', '--scopes', 'read', '--expires-in-days', '30')).stdout.trim().split('\n').at(-1)!;
+    await expect(atelier('api-key', 'create', '--email', 'ops@example.com', '--scopes', 'read,root')).rejects.toMatchObject({ stderr: expect.stringContaining('unknown: root') });
     await expect(atelier('api-key', 'create', '--email', 'nobody@example.com')).rejects.toMatchObject({ stderr: expect.stringContaining('No user with email nobody@example.com') });
     await expect(atelier('user', 'create', '--email', 'bad', '--password', 'correct horse battery')).rejects.toMatchObject({ code: 1 });
   }, 120_000);
@@ -50,6 +53,10 @@ describe('atelier CLI and the v1 API', () => {
       server.app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...(payload ? { 'content-type': 'application/json' } : {}) }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
 
     expect((await v1('GET', '/v1/models')).json<{ data: { id: string }[] }>().data.map((m) => m.id)).toContain('offline');
+    // The read-only key from the CLI reads but cannot generate.
+    expect((await server.app.inject({ method: 'GET', url: '/v1/models', headers: { authorization: `Bearer ${readOnlyKey}` } })).statusCode).toBe(200);
+    const refused = await server.app.inject({ method: 'POST', url: '/v1/generations', headers: { authorization: `Bearer ${readOnlyKey}`, 'content-type': 'application/json' }, payload: { model: 'offline', prompt: 'nope' } });
+    expect(refused.json()).toMatchObject({ error: { code: 'insufficient_scope', details: { required_scope: 'generate' } } });
     const created = await v1('POST', '/v1/generations', { model: 'offline', prompt: 'from the API "v1"', aspect_ratio: '4:3', output_format: 'webp' });
     expect(created.statusCode).toBe(202);
     const id = created.json<Generation>().id;
@@ -72,4 +79,16 @@ describe('atelier CLI and the v1 API', () => {
     await expect(atelier('migrate')).rejects.toMatchObject({ stderr: expect.stringMatching(/already using the embedded database/) });
     await server.close();
   }, 60_000);
+
+  it('grants and revokes staff roles from the shell: the first owner is bootstrapped this way', async () => {
+    // Each command is a process opening the database: few of them, each checking several things.
+    expect((await atelier('staff', 'grant', '--email', 'ops@example.com', '--role', 'owner')).stdout).toContain('Granted owner to ops@example.com');
+    await atelier('user', 'create', '--email', 'helper@example.com', '--password', 'correct horse battery');
+    const alias = await atelier('staff', 'grant', '--email', 'helper@example.com', '--permission', 'engines.read');
+    expect(alias.stdout).toContain('Granted admin to helper@example.com');
+    expect(alias.stderr).toContain('deprecated');
+    await expect(atelier('staff', 'revoke', '--email', 'ops@example.com', '--role', 'owner')).rejects.toMatchObject({ stderr: expect.stringContaining('last owner') });
+    expect((await atelier('staff', 'revoke', '--email', 'helper@example.com', '--role', 'admin')).stdout).toContain('Revoked admin');
+    expect((await atelier('staff', 'list')).stdout).toBe('ops@example.com\towner\n');
+  }, 300_000);
 });

@@ -45,6 +45,19 @@ const envSchema = z.object({
   UPLOAD_QUOTA_COUNT: z.coerce.number().int().min(0).default(5000),
   UPLOAD_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
   WEB_DIST_DIR: optionalString,
+  // Identity: mail, third-party sign-in, age gate.
+  SMTP_URL: optionalUrl,
+  MAIL_FROM: z.preprocess(emptyToUndefined, z.string().default('Atelier <no-reply@localhost>')),
+  MIN_AGE: z.coerce.number().int().min(13).max(21).default(13),
+  MAGIC_LINK: z.preprocess((v) => emptyToUndefined(v) ?? 'on', bool),
+  GOOGLE_CLIENT_ID: optionalString,
+  GOOGLE_CLIENT_SECRET: optionalString,
+  GITHUB_CLIENT_ID: optionalString,
+  GITHUB_CLIENT_SECRET: optionalString,
+  OIDC_ISSUER: optionalUrl,
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_NAME: z.preprocess(emptyToUndefined, z.string().max(40).default('single sign-on')),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -112,9 +125,30 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       quota: { maxBytes: env.UPLOAD_QUOTA_BYTES || null, maxCount: env.UPLOAD_QUOTA_COUNT || null },
       ratePerMinute: env.UPLOAD_RATE_LIMIT || null,
     },
+    identity: buildIdentityConfig(env),
     webDistDir: env.WEB_DIST_DIR ? path.resolve(env.WEB_DIST_DIR) : path.resolve(import.meta.dirname, '../../web/dist'),
   };
 }
+
+/** Third-party sign-in providers are on only when both halves of their credentials are set. */
+function buildIdentityConfig(env: z.infer<typeof envSchema>) {
+  const pair = (name: string, id: string | undefined, secret: string | undefined) => {
+    if (!id && !secret) return null;
+    if (!id || !secret) throw new Error(`Invalid configuration:\n  ${name}_CLIENT_ID and ${name}_CLIENT_SECRET: set both or neither`);
+    return { clientId: id, clientSecret: secret };
+  };
+  const oidc = env.OIDC_ISSUER || env.OIDC_CLIENT_ID || env.OIDC_CLIENT_SECRET ? pair('OIDC', env.OIDC_CLIENT_ID, env.OIDC_CLIENT_SECRET) : null;
+  if (oidc && !env.OIDC_ISSUER) throw new Error('Invalid configuration:\n  OIDC_ISSUER: required with OIDC_CLIENT_ID (the issuer URL; its /.well-known/openid-configuration is read)');
+  return {
+    mail: { smtpUrl: env.SMTP_URL ?? null, from: env.MAIL_FROM },
+    minAge: env.MIN_AGE,
+    magicLink: env.MAGIC_LINK ?? true,
+    google: pair('GOOGLE', env.GOOGLE_CLIENT_ID, env.GOOGLE_CLIENT_SECRET),
+    github: pair('GITHUB', env.GITHUB_CLIENT_ID, env.GITHUB_CLIENT_SECRET),
+    oidc: oidc && env.OIDC_ISSUER ? { ...oidc, issuer: env.OIDC_ISSUER, name: env.OIDC_NAME } : null,
+  };
+}
+export type IdentityConfig = ReturnType<typeof buildIdentityConfig>;
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 

@@ -1,9 +1,12 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/client.ts';
 import { acquireEmbeddedLock } from './db/lock.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { createImaging } from './adapters/imaging/imaging.ts';
+import { createMailer } from './adapters/mail/mailer.ts';
+import { createProfileService } from './modules/accounts/profile.service.ts';
 import { createLocalKms, loadMasterKey } from './adapters/kms/local-kms.ts';
 import { closeEngines, createEngines } from './adapters/providers/registry.ts';
 import { createEncryptedStorage } from './adapters/storage/encrypted-storage.ts';
@@ -20,6 +23,12 @@ import { createCatalogueRepository } from './modules/catalogue/catalogue.reposit
 import { createCatalogueService, loadCatalogueFile } from './modules/catalogue/catalogue.service.ts';
 import { createRouteBreakers } from './modules/generations/route-breakers.ts';
 import { createStaffService } from './modules/accounts/staff.ts';
+import { createSessionGuard } from './modules/accounts/session-policy.ts';
+import { createSignInThrottle } from './modules/accounts/sign-in-throttle.ts';
+import { createSecurityService } from './modules/accounts/security.service.ts';
+import { createAccountSummaries } from './modules/accounts/account-summary.ts';
+import { createAuditRepository } from './modules/audit/audit.repository.ts';
+import { createAuditLog } from './modules/audit/audit.service.ts';
 import { createGenerationRunner, type RunnerOptions } from './modules/generations/generation.runner.ts';
 import { runGenerationJob, sweepGenerationsJob } from './modules/generations/generations.jobs.ts';
 import { createGenerationsRepository } from './modules/generations/generations.repository.ts';
@@ -79,9 +88,17 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const events = createEventHub(database, logger);
   const metrics = createMetrics();
 
-  const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps, logger });
-  const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db) });
-  const staff = createStaffService(db);
+  const mailer = createMailer({ ...config.identity.mail, outboxDir: path.join(config.dataDir, 'outbox'), logger });
+  // Sign-in throttle and session timeouts (SEC-3, SEC-6); `audit` and `staff` are wired just below, before any request.
+  const signInThrottle = createSignInThrottle({ db, clock, logger, audit: { record: (entry) => audit.record(entry) } });
+  const sessionGuard = createSessionGuard({ db, clock, isStaff: async (userId) => (await staff.access(userId)).roles.length > 0 });
+  const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email) });
+  const profiles = createProfileService({ db, storage, imaging });
+  const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db), clock });
+  const audit = createAuditLog({ repository: createAuditRepository(db), db });
+  const staff = createStaffService({ db, audit });
+  const security = createSecurityService({ db, clock, throttle: signInThrottle, secretKey: async () => (await auth.$context).secretConfig });
+  const accountSummaries = createAccountSummaries(db);
   const media = createMediaService({ repository: createMediaRepository(db), storage, imaging, jobs });
   const generationsRepository = createGenerationsRepository(db);
   const uploads = createUploadService({ db, repository: createUploadRepository(db), storage, imaging, quota: config.uploads.quota, ratePerMinute: config.uploads.ratePerMinute, clock });
@@ -131,8 +148,15 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     engines,
     breakers,
     auth,
+    mailer,
+    profiles,
     apiKeys,
+    audit,
     staff,
+    signInThrottle,
+    sessionGuard,
+    security,
+    accountSummaries,
     uploads,
     kits,
     generationsRepository,

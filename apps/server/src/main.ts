@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { API_KEY_SCOPES, STAFF_ROLES, type ApiKeyScope } from '@atelier/contracts';
 import { loadConfig, loadDotEnv, type Config } from './config.ts';
 import { createContainer, type Container } from './container.ts';
 import { buildApp } from './app.ts';
@@ -87,25 +88,55 @@ apiKey
   .description('Create an API key for a user; prints the key alone on the last line')
   .requiredOption('--email <email>')
   .option('--name <name>', 'a label for the key', 'CLI')
-  .action((o: { email: string; name: string }) =>
+  .option('--scopes <scopes>', `comma-separated scopes: ${API_KEY_SCOPES.join(', ')}`, 'read,generate')
+  .option('--expires-in-days <days>', 'the key stops working after this many days (default: never)')
+  .action((o: { email: string; name: string; scopes: string; expiresInDays?: string }) =>
     withContainer(async (c) => {
-      const key = await createOperatorCommands(c).createApiKey(o);
+      const scopes = o.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = scopes.filter((s) => !(API_KEY_SCOPES as readonly string[]).includes(s));
+      if (scopes.length === 0 || unknown.length) throw new Error(`--scopes takes one or more of ${API_KEY_SCOPES.join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+      const days = o.expiresInDays === undefined ? undefined : Number(o.expiresInDays);
+      if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= 3650)) throw new Error('--expires-in-days takes a whole number of days from 1 to 3650');
+      const key = await createOperatorCommands(c).createApiKey({ email: o.email, name: o.name, scopes: scopes as ApiKeyScope[], expiresInDays: days });
       console.log(`API key "${o.name}" for ${o.email} — store it now, it is not shown again:`);
       console.log(key);
     }),
   );
 
 loadDotEnv();
-const staff = program.command('staff').description('Manage staff permissions');
+const staff = program.command('staff').description('Manage staff roles (owner, admin, support, moderator)');
 staff
   .command('grant')
-  .description('Give a user a staff permission (engines.read, catalogue.write, or all)')
+  .description('Give a user a staff role; the first owner is bootstrapped this way. Staff must turn on two-factor authentication before using the console.')
   .requiredOption('--email <email>')
-  .option('--permission <permission>', 'engines.read | catalogue.write | all', 'all')
-  .action((o: { email: string; permission: string }) =>
+  .option('--role <role>', STAFF_ROLES.join(' | '))
+  .option('--permission <permission>', 'deprecated: "all" grants owner, anything else admin')
+  .action((o: { email: string; role?: string; permission?: string }) =>
     withContainer(async (c) => {
-      await c.staff.grant(o.email, o.permission);
-      console.log(`Granted ${o.permission} to ${o.email}`);
+      const role = o.role ?? (o.permission === undefined ? undefined : o.permission === 'all' ? 'owner' : 'admin');
+      if (!role) throw new Error(`--role is required: ${STAFF_ROLES.join(', ')}`);
+      if (o.permission !== undefined && o.role === undefined) console.error(`atelier: --permission is deprecated; granting the ${role} role instead (use --role)`);
+      const { created } = await c.staff.grant({ email: o.email, role, by: null });
+      console.log(created ? `Granted ${role} to ${o.email}` : `${o.email} already holds ${role}`);
+    }),
+  );
+staff
+  .command('revoke')
+  .description('Take a staff role away from a user (the last owner cannot be removed)')
+  .requiredOption('--email <email>')
+  .requiredOption('--role <role>', STAFF_ROLES.join(' | '))
+  .action((o: { email: string; role: string }) =>
+    withContainer(async (c) => {
+      await c.staff.revoke({ email: o.email, role: o.role, by: null });
+      console.log(`Revoked ${o.role} from ${o.email}`);
+    }),
+  );
+staff
+  .command('list')
+  .description('List staff members and their roles')
+  .action(() =>
+    withContainer(async (c) => {
+      for (const m of await c.staff.list()) console.log(`${m.email}\t${m.roles.map((r) => r.role).join(',')}`);
     }),
   );
 

@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from '@atelier/contracts';
 import { AppError } from './lib/errors.ts';
 import type { Container } from './container.ts';
 
@@ -8,10 +9,10 @@ export function createOperatorCommands(c: Pick<Container, 'auth' | 'apiKeys' | '
       const result = await c.auth.api.signUpEmail({ body: { email: input.email, password: input.password, name: input.name ?? input.email.split('@')[0] ?? input.email } });
       return { id: result.user.id, email: result.user.email };
     },
-    async createApiKey(input: { email: string; name: string }): Promise<string> {
+    async createApiKey(input: { email: string; name: string; scopes: readonly ApiKeyScope[]; expiresInDays?: number | undefined }): Promise<string> {
       const user = await c.database.db.selectFrom('users').select('id').where('email', '=', input.email.toLowerCase()).executeTakeFirst();
       if (!user) throw new AppError('not_found', `No user with email ${input.email}`);
-      return (await c.apiKeys.create(user.id, input.name)).key;
+      return (await c.apiKeys.create(user.id, { name: input.name, scopes: input.scopes, expiresInDays: input.expiresInDays })).key;
     },
   };
 }

@@ -40,7 +40,7 @@ it('runs generations created on an API process in a separate worker process', as
   const api = await startAtelierProcess({ ...env, PUBLIC_URL: `http://127.0.0.1:${port}` }, port, 'api');
   procs.push(api);
   const headers = { origin: api.url, 'content-type': 'application/json' };
-  const signUp = await fetch(`${api.url}/api/auth/sign-up/email`, { method: 'POST', headers, body: JSON.stringify({ email: 'scale@example.com', password: 'correct horse battery', name: 'S' }) });
+  const signUp = await fetch(`${api.url}/api/auth/sign-up/email`, { method: 'POST', headers, body: JSON.stringify({ email: 'scale@example.com', password: 'correct horse battery', name: 'S', ageConfirmed: true }) });
   const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const created = (await (await fetch(`${api.url}/api/generations`, { method: 'POST', headers: { ...headers, cookie }, body: JSON.stringify({ model: 'offline', prompt: 'split roles', width: 256, height: 256 }) })).json()) as Generation;
 

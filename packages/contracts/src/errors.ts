@@ -8,7 +8,13 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   insufficient_credits: 402,
   forbidden: 403,
+  /** An API key without the scope a /v1 route requires; `details.required_scope` names it. */
+  insufficient_scope: 403,
+  /** A staff route called by a staff member who has not turned on two-factor authentication. */
+  two_factor_required: 403,
   csrf_rejected: 403,
+  /** The action needs the password or a two-factor code entered in the last 5 minutes: POST /api/me/reauthenticate, then retry. */
+  reauth_required: 403,
   not_found: 404,
   idempotency_conflict: 409,
   invalid_state: 409,
@@ -17,6 +23,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   /** A per-user cap (collections, kits, …) is reached; the message says which and how to make room. */
   limit_reached: 409,
+  /** Sign-in for this email is locked after 100 consecutive failures, until the password is reset. */
+  account_locked: 423,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -9,3 +9,5 @@ export * from './pricing.ts';
 export * from './collections.ts';
 export * from './kits.ts';
 export * from './prompting.ts';
+export * from './identity.ts';
+export * from './security.ts';

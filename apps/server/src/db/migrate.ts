@@ -5,14 +5,20 @@ import * as m0002 from './migrations/0002_routes_webhooks_staff.ts';
 import * as m0003 from './migrations/0003_uploads_references_lineage.ts';
 import * as m0004 from './migrations/0004_history_collections.ts';
 import * as m0005 from './migrations/0005_reference_kits.ts';
+import * as m0006 from './migrations/0006_identity.ts';
+import * as m0007 from './migrations/0007_two_factor_sessions.ts';
+import * as m0008 from './migrations/0008_staff_roles_audit_api_keys.ts';
 
 /** The explicit, ordered list of migrations. Add new ones here as NNNN_name.ts. */
-const migrations: Record<string, Migration> = {
+export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_routes_webhooks_staff': m0002,
   '0003_uploads_references_lineage': m0003,
   '0004_history_collections': m0004,
   '0005_reference_kits': m0005,
+  '0006_identity': m0006,
+  '0007_two_factor_sessions': m0007,
+  '0008_staff_roles_audit_api_keys': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

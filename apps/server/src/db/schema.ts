@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { Engine, FailureCode, GenerationStatus, OutputFormat, Workflow } from '@atelier/contracts';
+import type { ApiKeyScope, Engine, StaffRole, FailureCode, GenerationStatus, OutputFormat, Workflow } from '@atelier/contracts';
 
 /** Row types of every table, kept by hand next to the migrations that create them. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -12,6 +12,12 @@ export interface UsersTable {
   email: string;
   email_verified: boolean;
   image: string | null;
+  /** The age gate, confirmed at sign-up or once after a third-party sign-up (migration 0006). */
+  age_confirmed: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Storage key of an uploaded avatar (a 256 px square, encrypted), served by GET /api/me/avatar. */
+  avatar_key: string | null;
+  /** Set by better-auth's twoFactor plugin once a TOTP secret is confirmed (migration 0007). */
+  two_factor_enabled: ColumnType<boolean | null, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -23,7 +29,10 @@ export interface SessionsTable {
   ip_address: string | null;
   user_agent: string | null;
   created_at: CreatedAt;
+  /** Last seen: refreshed by the auth hook at most once a minute (http/auth-hook.ts). */
   updated_at: UpdatedAt;
+  /** Last password or TOTP re-entry in this session (migration 0007); null means only the sign-in. */
+  reauthenticated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 export interface AccountsTable {
   id: string;
@@ -37,6 +46,8 @@ export interface AccountsTable {
   refresh_token_expires_at: Date | null;
   scope: string | null;
   password: string | null;
+  /** With account_id (the subject), the third-party identity; null for the password account (migration 0006). */
+  issuer: string | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -140,12 +151,6 @@ export interface RouteAttempt {
   at: string;
 }
 
-export interface StaffGrantsTable {
-  user_id: string;
-  permission: string;
-  granted_at: CreatedAt;
-}
-
 export interface CatalogueOverridesTable {
   model_id: string;
   definition: ColumnType<unknown, string, string>;
@@ -176,6 +181,8 @@ export interface ApiKeysTable {
   created_at: CreatedAt;
   last_used_at: Date | null;
   revoked_at: Date | null;
+  scopes: ApiKeyScope[];
+  expires_at: Date | null;
 }
 
 export interface DB {
@@ -186,7 +193,8 @@ export interface DB {
   generations: GenerationsTable;
   images: ImagesTable;
   api_keys: ApiKeysTable;
-  staff_grants: StaffGrantsTable;
+  staff_roles: StaffRolesTable;
+  audit_events: AuditEventsTable;
   catalogue_overrides: CatalogueOverridesTable;
   uploads: UploadsTable;
   generation_references: GenerationReferencesTable;
@@ -194,6 +202,10 @@ export interface DB {
   collection_items: CollectionItemsTable;
   reference_kits: ReferenceKitsTable;
   reference_kit_items: ReferenceKitItemsTable;
+  two_factors: TwoFactorsTable;
+  two_factor_used_codes: TwoFactorUsedCodesTable;
+  auth_throttle: AuthThrottleTable;
+  auth_ip_attempts: AuthIpAttemptsTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -219,3 +231,51 @@ export interface ReferenceKitItemsTable {
   image_id: string | null;
 }
 export type ReferenceKitRow = Selectable<ReferenceKitsTable>;
+
+export interface StaffRolesTable {
+  user_id: string;
+  role: StaffRole;
+  granted_by: string | null;
+  granted_at: CreatedAt;
+}
+
+/** Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE): insert and select only. */
+export interface AuditEventsTable {
+  id: string;
+  at: CreatedAt;
+  actor_id: string | null;
+  actor_ip: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  reason: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+export type AuditEventRow = Selectable<AuditEventsTable>;
+
+// Migration 0007: two-factor authentication (better-auth's twoFactor plugin) and the sign-in throttle.
+export interface TwoFactorsTable {
+  id: string;
+  user_id: string;
+  secret: string;
+  backup_codes: string;
+  verified: boolean | null;
+  failed_verification_count: number | null;
+  locked_until: Date | null;
+}
+export interface TwoFactorUsedCodesTable {
+  user_id: string;
+  code: string;
+  used_at: ColumnType<Date, Date | undefined, Date>;
+}
+export interface AuthThrottleTable {
+  email: string;
+  failures: ColumnType<number, number | undefined, number>;
+  last_failure_at: Date | null;
+  locked_at: Date | null;
+}
+export interface AuthIpAttemptsTable {
+  ip: string;
+  window_start: Date;
+  attempts: ColumnType<number, number | undefined, number>;
+}

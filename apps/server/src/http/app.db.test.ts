@@ -39,7 +39,7 @@ describe('access rules', () => {
 
   it('the studio API does not accept API keys, and /v1 does not accept cookies', async () => {
     const u = await signUp(server.app);
-    const created = await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(u.cookie, { 'content-type': 'application/json' }), payload: { name: 'ci' } });
+    const created = await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(u.cookie, { 'content-type': 'application/json' }), payload: { name: 'ci', scopes: ['read'] } });
     expect(created.statusCode).toBe(201);
     const { key } = created.json<{ key: string }>();
     expect(key).toMatch(/^atl_[A-Za-z0-9_-]{43}$/);
@@ -58,7 +58,7 @@ describe('sessions and CSRF', () => {
       method: 'POST',
       url: '/api/auth/sign-up/email',
       headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
-      payload: { email: 'cookie@example.com', password: 'correct horse battery', name: 'C' },
+      payload: { email: 'cookie@example.com', password: 'correct horse battery', name: 'C', ageConfirmed: true },
     });
     expect(res.statusCode).toBe(200);
     const cookie = [res.headers['set-cookie']].flat().find((c) => c?.startsWith('atelier.session_token='))!;

@@ -3,12 +3,17 @@ import { AppError } from '#src/lib/errors.ts';
 import type { Auth } from '#src/modules/accounts/auth.ts';
 import type { ApiKeyService } from '#src/modules/accounts/api-keys.service.ts';
 import type { StaffService, StaffPermission } from '#src/modules/accounts/staff.ts';
+import type { SessionGuard } from '#src/modules/accounts/session-policy.ts';
+import type { SecurityService } from '#src/modules/accounts/security.service.ts';
+import type { ApiKeyScope } from '@atelier/contracts';
 import type { Actor, RouteAuth } from './context.ts';
 
 export interface DeclaredRoute {
   method: string;
   url: string;
   auth: RouteAuth;
+  /** The API-key scope a /v1 route requires. */
+  scope?: ApiKeyScope | undefined;
 }
 
 declare module 'fastify' {
@@ -23,7 +28,10 @@ declare module 'fastify' {
  * endpoint can be public by accident. Cookie sessions are for the studio (/api); API keys are sent
  * only as `Authorization: Bearer atl_…` and are for /v1, which never accepts cookies.
  */
-export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: Pick<ApiKeyService, 'authenticate'>; staff: Pick<StaffService, 'hasPermission'> }): void {
+export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: Pick<ApiKeyService, 'authenticate'>; staff: Pick<StaffService, 'access'>;
+  /** Session timeouts and the 5-minute re-authentication rule (modules/accounts/session-policy.ts, security.service.ts). */
+  sessions?: { guard: Pick<SessionGuard, 'check'>; security: Pick<SecurityService, 'assertRecentAuth'> };
+}): void {
   app.decorateRequest('actor', null);
 
   const routes: DeclaredRoute[] = [];
@@ -32,28 +40,52 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
     // The public API reference (@fastify/swagger-ui's routes) is the one exemption.
     const auth = route.config?.auth ?? (route.url.startsWith('/docs') ? 'public' : undefined);
     if (!auth) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.auth)`);
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth });
+    // Least privilege for keys: every API-key route names the one scope it needs.
+    if (auth === 'apiKey' && !route.config?.scope) throw new Error(`Route ${String(route.method)} ${route.url} accepts API keys but declares no scope (config.scope)`);
+    if (auth === 'apiKey' && route.schema) {
+      const scope = route.config!.scope!;
+      route.schema = { ...route.schema, description: [route.schema.description, `Requires an API key with the \`${scope}\` scope.`].filter(Boolean).join('\n\n') };
+    }
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth, scope: route.config?.scope });
   });
 
   // onRequest, before the body is parsed or validated: an anonymous caller learns nothing about the route.
   app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (!auth || auth === 'public') return;
-    request.actor = auth === 'apiKey' ? await apiKeyActor(request, deps.apiKeys) : await sessionActor(request, deps.auth);
+    request.actor = auth === 'apiKey' ? await apiKeyActor(request, deps.apiKeys) : await sessionActor(request, deps.auth, deps.sessions?.guard);
     if (!request.actor) {
       throw new AppError('unauthenticated', auth === 'apiKey' ? 'Send a valid API key as "Authorization: Bearer atl_…".' : 'Sign in to continue.');
     }
-    if (auth.startsWith('staff:') && !(await deps.staff.hasPermission(request.actor.userId, auth.slice('staff:'.length) as StaffPermission))) {
-      // Staff pages do not exist for everyone else.
-      throw new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
-    }
+    if (auth.startsWith('staff:')) await checkStaff(request, deps.staff, auth.slice('staff:'.length) as StaffPermission);
+    if (request.routeOptions.config.recentAuth && request.actor.kind === 'user') await deps.sessions?.security.assertRecentAuth(request.actor.userId, request.actor.sessionId);
   });
 }
 
-async function sessionActor(request: FastifyRequest, auth: Auth): Promise<Actor | null> {
+/**
+ * A staff route: not staff at all → 404 (the console does not exist for them); staff without two-factor
+ * authentication → 403 until they turn it on; staff whose roles lack the permission → 403.
+ */
+async function checkStaff(request: FastifyRequest, staff: Pick<StaffService, 'access'>, permission: StaffPermission): Promise<void> {
+  const access = await staff.access(request.actor!.userId);
+  if (access.roles.length === 0) throw new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
+  if (access.hasTwoFactor === false) {
+    throw new AppError('two_factor_required', 'Staff accounts must use two-factor authentication: turn on two-factor authentication in Settings → Security, then try again.');
+  }
+  if (!access.permissions.includes(permission)) {
+    throw new AppError('forbidden', `Your staff roles (${access.roles.join(', ')}) do not include the "${permission}" permission.`, { details: { required_permission: permission } });
+  }
+}
+
+async function sessionActor(request: FastifyRequest, auth: Auth, guard: Pick<SessionGuard, 'check'> | undefined): Promise<Actor | null> {
   if (!request.headers.cookie) return null;
   const session = await auth.api.getSession({ headers: toHeaders(request.headers) });
-  return session ? { kind: 'user', userId: session.user.id, sessionId: session.session.id } : null;
+  if (!session) return null;
+  const { id, userId, createdAt, updatedAt } = session.session;
+  if (guard && (await guard.check({ id, userId, createdAt, updatedAt }))) {
+    throw new AppError('unauthenticated', 'Your session expired. Sign in again.', { details: { reason: 'session_expired' } });
+  }
+  return { kind: 'user', userId: session.user.id, sessionId: session.session.id };
 }
 
 async function apiKeyActor(request: FastifyRequest, apiKeys: Pick<ApiKeyService, 'authenticate'>): Promise<Actor | null> {
@@ -61,7 +93,13 @@ async function apiKeyActor(request: FastifyRequest, apiKeys: Pick<ApiKeyService,
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) return null;
   const key = await apiKeys.authenticate(match[1]!);
-  return key ? { kind: 'apiKey', userId: key.userId, keyId: key.keyId } : null;
+  if (!key) return null;
+  if ('expiredAt' in key) throw new AppError('unauthenticated', `This API key expired on ${key.expiredAt.toISOString()}: create a new one in Settings → API keys.`);
+  const scope = request.routeOptions.config.scope;
+  if (scope && !key.scopes.includes(scope)) {
+    throw new AppError('insufficient_scope', `This API key lacks the "${scope}" scope this request needs (it has: ${key.scopes.join(', ')}).`, { details: { required_scope: scope } });
+  }
+  return { kind: 'apiKey', userId: key.userId, keyId: key.keyId };
 }
 
 export function toHeaders(raw: FastifyRequest['headers']): Headers {

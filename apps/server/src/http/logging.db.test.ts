@@ -13,10 +13,10 @@ afterAll(() => server?.close());
 it('keeps secrets and prompts out of the logs', async () => {
   const password = 'Pa55word-that-must-not-leak';
   const prompt = 'PROMPT-THAT-MUST-NOT-LEAK "hello"';
-  const signUp = await server.app.inject({ method: 'POST', url: '/api/auth/sign-up/email', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, payload: { email: 'logs@example.com', password, name: 'L' } });
+  const signUp = await server.app.inject({ method: 'POST', url: '/api/auth/sign-up/email', headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' }, payload: { email: 'logs@example.com', password, name: 'L', ageConfirmed: true } });
   const cookie = [signUp.headers['set-cookie']].flat().map((c) => String(c).split(';')[0]).join('; ');
   const token = cookie.split('=')[1]!.split('.')[0]!;
-  const key = (await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(cookie, { 'content-type': 'application/json' }), payload: { name: 'k' } })).json<{ key: string }>().key;
+  const key = (await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(cookie, { 'content-type': 'application/json' }), payload: { name: 'k', scopes: ['read', 'generate'] } })).json<{ key: string }>().key;
   const created = await server.app.inject({ method: 'POST', url: '/v1/generations', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: { model: 'offline', prompt, width: 256, height: 256 } });
   const id = created.json<Generation>().id;
   await eventually(async () => (await server.app.inject({ method: 'GET', url: `/v1/generations/${id}`, headers: { authorization: `Bearer ${key}` } })).json<Generation>().status === 'succeeded');

@@ -133,7 +133,7 @@ export async function signUp(app: FastifyInstance, email = `user-${crypto.random
     method: 'POST',
     url: '/api/auth/sign-up/email',
     headers: { 'content-type': 'application/json', 'sec-fetch-site': 'same-origin' },
-    payload: { email, password: 'correct horse battery staple', name: 'Test User' },
+    payload: { email, password: 'correct horse battery staple', name: 'Test User', ageConfirmed: true },
   });
   if (res.statusCode !== 200) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
   const setCookie = [res.headers['set-cookie']].flat().filter((c): c is string => typeof c === 'string');

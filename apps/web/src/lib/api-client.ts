@@ -59,6 +59,13 @@ interface RequestOptions<S extends z.ZodType | undefined> {
   /** Parses the successful response. Omit for endpoints answering 204. */
   schema?: S;
   signal?: AbortSignal | undefined;
+  isRetryAfterReauth?: boolean;
+}
+
+/** Resolves true once the user has re-authenticated, false if they gave up. Set by the re-auth dialog host. */
+let reauthHandler: (() => Promise<boolean>) | null = null;
+export function setReauthHandler(handler: (() => Promise<boolean>) | null): void {
+  reauthHandler = handler;
 }
 
 type Result<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -81,7 +88,14 @@ export async function request<S extends z.ZodType | undefined = undefined>(path:
     throw new ApiError({ status: 0, code: 'network_error', message: 'Could not reach the server. Check your connection and try again.' });
   }
 
-  if (!response.ok) throw await toApiError(response);
+  if (!response.ok) {
+    const error = await toApiError(response);
+    // A sensitive action asked for a fresh password or code: ask (features/security/components/reauth-host.tsx), then retry once.
+    if (error.code === 'reauth_required' && reauthHandler && !options.isRetryAfterReauth && (await reauthHandler())) {
+      return request(path, { ...options, isRetryAfterReauth: true });
+    }
+    throw error;
+  }
   if (!options.schema || response.status === 204) return undefined as Result<S>;
 
   const json: unknown = await response.json().catch(() => undefined);

@@ -6,6 +6,12 @@ export function formatDateTime(iso: string | null): string {
   return iso ? dateTime.format(new Date(iso)) : '—';
 }
 
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+/** "Feb 20, 2027". */
+export function formatDate(iso: string): string {
+  return dateOnly.format(new Date(iso));
+}
+
 export function formatRelative(iso: string, now = Date.now()): string {
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const abs = Math.abs(seconds);

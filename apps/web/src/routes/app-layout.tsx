@@ -1,4 +1,5 @@
 import { Link, NavLink, Outlet, useLocation } from 'react-router';
+import { VerifyBanner } from '#/features/auth/components/verify-banner';
 import { Logo } from '#/components/ui/logo';
 import { LogOutIcon } from '#/components/ui/icons';
 import { Menu } from '#/components/ui/menu';
@@ -32,7 +33,7 @@ export function Component() {
             Studio
           </NavLink>
           <NavLink to="/settings" className={({ isActive }) => `app-nav__link${isActive ? ' app-nav__link--active' : ''}`}>
-            API keys
+            Settings
           </NavLink>
         </nav>
         <div className="app-header__end">
@@ -60,6 +61,7 @@ export function Component() {
           />
         </div>
       </header>
+      <VerifyBanner />
       <main id="main" className="app-main" tabIndex={-1}>
         <Outlet />
       </main>

@@ -65,6 +65,8 @@ export interface Imaging {
    * metadata at all (EXIF, GPS, XMP, ICC, text chunks) and nothing of the original bytes carried over.
    */
   normalizeUpload(bytes: Buffer, limits: UploadSizeLimits): Promise<ImageInfo & { bytes: Buffer }>;
+  /** A `side` px square WebP cut from the middle of the image (profile pictures). */
+  square(bytes: Buffer, side: number): Promise<Buffer>;
 }
 
 export interface UploadSizeLimits {
@@ -143,6 +145,11 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     return Promise.all(maxSides.map((side) => run(base.clone().resize(side, side, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }))));
   }
 
+  async function square(bytes: Buffer, side: number): Promise<Buffer> {
+    await readHeader(bytes);
+    return run(open(bytes).autoOrient().resize(side, side, { fit: 'cover', position: 'attention' }).webp({ quality: 85 }));
+  }
+
   async function thumbnail(bytes: Buffer, maxSide: number): Promise<Buffer> {
     if (!Number.isInteger(maxSide) || maxSide < 1) throw new RangeError(`maxSide must be a positive integer (got ${maxSide})`);
     await readHeader(bytes);
@@ -205,7 +212,7 @@ export function createImaging(opts: { maxInputPixels?: number } = {}): Imaging {
     }
   }
 
-  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, fitWithin, convert, readProvenance, normalizeUpload };
+  return { inspect, encode, encodeWithInfo, thumbnail, thumbnails, fitWithin, convert, readProvenance, normalizeUpload, square };
 }
 
 const megapixels = (pixels: number) => String(Math.round(pixels / 100_000) / 10);

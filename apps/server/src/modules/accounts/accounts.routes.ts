@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { apiKeyCreatedSchema, apiKeyListSchema, createApiKeySchema, idParamSchema, meSchema, type ApiKey } from '@atelier/contracts';
@@ -8,6 +8,7 @@ import { toHeaders } from '#src/http/auth-hook.ts';
 import { AppError } from '#src/lib/errors.ts';
 import type { Auth } from './auth.ts';
 import type { ApiKeyService } from './api-keys.service.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 
 const presentKey = (row: ApiKeyRow): ApiKey => ({
   id: row.id,
@@ -15,9 +16,11 @@ const presentKey = (row: ApiKeyRow): ApiKey => ({
   prefix: row.prefix,
   created_at: row.created_at.toISOString(),
   last_used_at: row.last_used_at?.toISOString() ?? null,
+  scopes: row.scopes,
+  expires_at: row.expires_at?.toISOString() ?? null,
 });
 
-export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; apiKeys: ApiKeyService; publicUrl: string; authRateLimit: number }) {
+export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; apiKeys: ApiKeyService; publicUrl: string; authRateLimit: number; throttle?: SignInThrottle }) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   // better-auth's own endpoints (sign-up/in/out, sessions), bridged from Fastify to its fetch handler.
@@ -28,9 +31,14 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
     async handler(request, reply) {
       const url = new URL(request.url, deps.publicUrl);
       const hasBody = request.method !== 'GET' && request.body !== undefined;
-      const response = await deps.auth.handler(
-        new Request(url, { method: request.method, headers: toHeaders(request.headers), ...(hasBody ? { body: JSON.stringify(request.body) } : {}) }),
-      );
+      // Password sign-in is throttled per email and per IP (sign-in-throttle.ts); refusals carry Retry-After.
+      const signInEmail = request.method === 'POST' && url.pathname === '/api/auth/sign-in/email' && deps.throttle ? String((request.body as { email?: unknown } | undefined)?.email ?? '') : null;
+      if (signInEmail !== null) await assertMayAttempt(deps.throttle!, signInEmail, request.ip, reply);
+      const headers = toHeaders(request.headers);
+      headers.set('x-atelier-client-ip', request.ip); // what better-auth records as the session's IP (never the client's own header)
+      const response = await deps.auth.handler(new Request(url, { method: request.method, headers, ...(hasBody ? { body: JSON.stringify(request.body) } : {}) }));
+      if (signInEmail !== null && response.status === 401) await deps.throttle!.recordFailure(signInEmail, request.ip, 'password');
+      else if (signInEmail !== null && response.ok) await deps.throttle!.recordSuccess(signInEmail);
       reply.status(response.status);
       response.headers.forEach((value, name) => {
         if (name !== 'set-cookie' && name !== 'content-length') reply.header(name, value);
@@ -43,6 +51,12 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
       // The session token lives in an httpOnly cookie; better-auth also echoes it in JSON, where page scripts could read it.
       if (response.headers.get('content-type')?.includes('application/json')) {
         const json = JSON.parse(body.toString('utf8')) as unknown;
+        const session = json && typeof json === 'object' && 'session' in json ? (json as { session: unknown }).session : null;
+        if (session && typeof session === 'object' && 'token' in session) {
+          delete (session as { token?: unknown }).token;
+          reply.removeHeader('content-length');
+          return reply.send(json);
+        }
         if (json && typeof json === 'object' && 'token' in json) {
           delete (json as { token?: unknown }).token;
           reply.removeHeader('content-length');
@@ -65,8 +79,8 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
     return { data: rows.map(presentKey) };
   });
 
-  r.post('/api/api-keys', { config: { auth: 'user' }, schema: { body: createApiKeySchema, response: { 201: apiKeyCreatedSchema } } }, async (request, reply) => {
-    const { row, key } = await deps.apiKeys.create(requireActor(request.actor).userId, request.body.name);
+  r.post('/api/api-keys', { config: { auth: 'user', recentAuth: true }, schema: { body: createApiKeySchema, response: { 201: apiKeyCreatedSchema } } }, async (request, reply) => {
+    const { row, key } = await deps.apiKeys.create(requireActor(request.actor).userId, { name: request.body.name, scopes: request.body.scopes, expiresInDays: request.body.expires_in_days });
     return reply.status(201).send({ ...presentKey(row), key });
   });
 
@@ -74,4 +88,14 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
     await deps.apiKeys.revoke(requireActor(request.actor).userId, request.params.id);
     return reply.status(204).send(null);
   });
+}
+
+async function assertMayAttempt(throttle: SignInThrottle, email: string, ip: string, reply: FastifyReply): Promise<void> {
+  try {
+    await throttle.assertMayAttempt(email, ip);
+  } catch (error) {
+    const retry = error instanceof AppError ? error.details?.retry_after_seconds : undefined;
+    if (typeof retry === 'number') reply.header('retry-after', String(retry));
+    throw error;
+  }
 }

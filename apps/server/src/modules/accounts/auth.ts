@@ -5,6 +5,8 @@ import { hash, verify } from '@node-rs/argon2';
 import type { Logger } from 'pino';
 import type { Db } from '#src/db/client.ts';
 import { loadOrCreateSecret } from '#src/adapters/kms/local-kms.ts';
+import { identityOptions, type IdentityDeps } from './identity.ts';
+import { securityPlugin, twoFactorPlugin, type SecurityPluginDeps } from './security.plugin.ts';
 
 /**
  * Sign-up, sign-in, sessions and (later) OAuth, e-mail verification and 2FA, by better-auth on our own
@@ -19,7 +21,8 @@ export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
 
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
-export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean; logger?: Logger }): BetterAuthOptions {
+export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean; logger?: Logger } & IdentityDeps & Partial<Omit<SecurityPluginDeps, 'db'>>): BetterAuthOptions {
+  const identity = identityOptions(deps);
   return {
     appName: 'Atelier',
     baseURL: deps.baseURL,
@@ -37,6 +40,7 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
       minPasswordLength: 8,
       maxPasswordLength: 1024,
       autoSignIn: true,
+      ...identity.emailAndPassword,
       password: {
         hash: (password) => hash(password, ARGON2),
         verify: ({ hash: stored, password }) => verify(stored, password),
@@ -47,10 +51,26 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
       expiresIn: SESSION_MAX_AGE_SECONDS,
       updateAge: 24 * 3600,
       fields: { ...ts, expiresAt: 'expires_at', ipAddress: 'ip_address', userAgent: 'user_agent', userId: 'user_id' },
+      // Set at sign-in and by POST /api/me/reauthenticate (security.service.ts); copied when a session is rotated.
+      additionalFields: { reauthenticatedAt: { type: 'date', required: false, input: false, fieldName: 'reauthenticated_at' } },
     },
-    user: { modelName: 'users', fields: { ...ts, emailVerified: 'email_verified' } },
+    user: { modelName: 'users', fields: { ...ts, emailVerified: 'email_verified' }, additionalFields: identity.userFields },
+    // Third-party sign-in, verification, reset, magic links, age gate, password policy: see identity.ts.
+    socialProviders: identity.socialProviders,
+    // 2FA, TOTP replay, password change signs out others, session timeouts: see security.plugin.ts.
+    plugins: [...identity.plugins, twoFactorPlugin(), securityPlugin({ db: deps.db, guard: deps.guard, unlockSignIn: deps.unlockSignIn })],
+    // Our /api/me/sessions lists and revokes sessions without handing session tokens to page scripts.
+    disabledPaths: ['/list-sessions', '/revoke-session'],
+    emailVerification: identity.emailVerification,
+    hooks: { before: identity.beforeHook },
+    databaseHooks: identity.databaseHooks,
+    // OAuth callback failures land on the sign-in page with ?error=<code>.
+    onAPIError: { errorURL: `${deps.baseURL}/sign-in` },
     account: {
       modelName: 'accounts',
+      accountLinking: identity.accountLinking,
+      updateAccountOnSignIn: false,
+      additionalFields: identity.accountFields,
       fields: {
         ...ts,
         accountId: 'account_id',
@@ -68,7 +88,8 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
       cookiePrefix: 'atelier',
       useSecureCookies: deps.isHttps,
       defaultCookieAttributes: { httpOnly: true, sameSite: 'lax', path: '/' },
-      ipAddress: { ipAddressHeaders: [] },
+      // The Fastify bridge sets this from request.ip (TRUST_PROXY decides whether proxies count), overwriting any sent by the client.
+      ipAddress: { ipAddressHeaders: ['x-atelier-client-ip'] },
     },
   };
 }

@@ -21,7 +21,7 @@ export function registerAdminRoutes(
 ) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/admin/engines', { config: { auth: 'staff:engines.read' }, schema: { response: { 200: engineStatusListSchema } } }, async () => {
+  r.get('/api/admin/engines', { config: { auth: 'staff:engines.read', audit: { action: 'engines.status_viewed' } }, schema: { response: { 200: engineStatusListSchema } } }, async () => {
     const models = deps.catalogue.catalogue.definitions();
     const data = await Promise.all(
       ENGINES.map(async (id): Promise<EngineStatus> => {
@@ -34,11 +34,11 @@ export function registerAdminRoutes(
     return { data };
   });
 
-  r.get('/api/admin/catalogue', { config: { auth: 'staff:catalogue.write' }, schema: { response: { 200: catalogueAdminSchema } } }, async () => ({ data: deps.catalogue.definitions() }));
+  r.get('/api/admin/catalogue', { config: { auth: 'staff:catalogue.write', audit: { action: 'catalogue.viewed' } }, schema: { response: { 200: catalogueAdminSchema } } }, async () => ({ data: deps.catalogue.definitions() }));
 
   r.put(
     '/api/admin/catalogue/models/:id',
-    { config: { auth: 'staff:catalogue.write' }, schema: { params: z.object({ id: z.string().max(64) }), body: modelDefinitionSchema, response: { 204: z.null() } } },
+    { config: { auth: 'staff:catalogue.write', audit: { action: 'catalogue.model_updated', targetType: 'model' } }, schema: { params: z.object({ id: z.string().max(64) }), body: modelDefinitionSchema, response: { 204: z.null() } } },
     async (request, reply) => {
       await deps.catalogue.put(requireActor(request.actor).userId, request.params.id, request.body);
       return reply.status(204).send(null);
@@ -47,14 +47,14 @@ export function registerAdminRoutes(
 
   r.delete(
     '/api/admin/catalogue/models/:id',
-    { config: { auth: 'staff:catalogue.write' }, schema: { params: z.object({ id: z.string().max(64) }), response: { 204: z.null() } } },
+    { config: { auth: 'staff:catalogue.write', audit: { action: 'catalogue.model_reverted', targetType: 'model' } }, schema: { params: z.object({ id: z.string().max(64) }), response: { 204: z.null() } } },
     async (request, reply) => {
       await deps.catalogue.revert(request.params.id);
       return reply.status(204).send(null);
     },
   );
 
-  r.get('/api/admin/generations/:id/routing', { config: { auth: 'staff:engines.read' }, schema: { params: idParamSchema, response: { 200: generationRoutingSchema } } }, async (request) => {
+  r.get('/api/admin/generations/:id/routing', { config: { auth: 'staff:engines.read', audit: { action: 'generation.routing_viewed', targetType: 'generation' } }, schema: { params: idParamSchema, response: { 200: generationRoutingSchema } } }, async (request) => {
     const g = await deps.generations.systemGet(request.params.id);
     if (!g) throw notFound('Generation');
     const iso = (d: Date | null) => d?.toISOString() ?? null;

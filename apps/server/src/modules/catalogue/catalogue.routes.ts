@@ -8,7 +8,7 @@ export function registerCatalogueRoutes(app: FastifyInstance, deps: { catalogue:
   const { prefix, auth, tags } = deps.surface;
   app.withTypeProvider<ZodTypeProvider>().get(
     `${prefix}/models`,
-    { config: { auth }, schema: { tags, summary: 'List the models this server offers', response: { 200: modelListSchema } } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'List the models this server offers', response: { 200: modelListSchema } } },
     async () => ({ data: deps.catalogue.list().map(presentModel) }),
   );
 }

@@ -35,29 +35,29 @@ export function registerCollectionRoutes(
   const { prefix, auth, tags } = deps.surface;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get(`${prefix}/collections`, { config: { auth }, schema: { tags, summary: 'List your collections', response: { 200: collectionListSchema } } }, async (request) => ({
+  r.get(`${prefix}/collections`, { config: { auth, scope: 'read' }, schema: { tags, summary: 'List your collections', response: { 200: collectionListSchema } } }, async (request) => ({
     data: (await deps.collections.list(requireActor(request.actor).userId)).map((c) => present(c, prefix)),
   }));
 
   r.post(
     `${prefix}/collections`,
-    { config: { auth }, schema: { tags, summary: 'Create a collection', body: createCollectionSchema, response: { 201: collectionSchema } } },
+    { config: { auth, scope: 'generate' }, schema: { tags, summary: 'Create a collection', body: createCollectionSchema, response: { 201: collectionSchema } } },
     async (request, reply) => reply.status(201).send(present(await deps.collections.create(requireActor(request.actor).userId, request.body.name), prefix)),
   );
 
-  r.get(`${prefix}/collections/:id`, { config: { auth }, schema: { tags, summary: 'Get a collection', params: idParamSchema, response: { 200: collectionSchema } } }, async (request) =>
+  r.get(`${prefix}/collections/:id`, { config: { auth, scope: 'read' }, schema: { tags, summary: 'Get a collection', params: idParamSchema, response: { 200: collectionSchema } } }, async (request) =>
     present(await deps.collections.get(requireActor(request.actor).userId, request.params.id), prefix),
   );
 
   r.patch(
     `${prefix}/collections/:id`,
-    { config: { auth }, schema: { tags, summary: 'Rename a collection', params: idParamSchema, body: updateCollectionSchema, response: { 200: collectionSchema } } },
+    { config: { auth, scope: 'generate' }, schema: { tags, summary: 'Rename a collection', params: idParamSchema, body: updateCollectionSchema, response: { 200: collectionSchema } } },
     async (request) => present(await deps.collections.rename(requireActor(request.actor).userId, request.params.id, request.body.name), prefix),
   );
 
   r.delete(
     `${prefix}/collections/:id`,
-    { config: { auth }, schema: { tags, summary: 'Delete a collection (its generations are kept)', params: idParamSchema, response: { 204: z.null() } } },
+    { config: { auth, scope: 'manage' }, schema: { tags, summary: 'Delete a collection (its generations are kept)', params: idParamSchema, response: { 204: z.null() } } },
     async (request, reply) => {
       await deps.collections.delete(requireActor(request.actor).userId, request.params.id);
       return reply.status(204).send(null);
@@ -66,7 +66,7 @@ export function registerCollectionRoutes(
 
   r.get(
     `${prefix}/collections/:id/download`,
-    { config: { auth }, schema: { tags, summary: 'Download a collection as a ZIP (images + manifest.json)', params: idParamSchema, querystring: zipQuerySchema } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'Download a collection as a ZIP (images + manifest.json)', params: idParamSchema, querystring: zipQuerySchema } },
     async (request, reply) => {
       const userId = requireActor(request.actor).userId;
       const collection = await deps.collections.get(userId, request.params.id);
@@ -77,7 +77,7 @@ export function registerCollectionRoutes(
 
   r.get(
     `${prefix}/generations/download`,
-    { config: { auth }, schema: { tags, summary: 'Download chosen generations as a ZIP (images + manifest.json)', querystring: zipSelectionQuerySchema } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'Download chosen generations as a ZIP (images + manifest.json)', querystring: zipSelectionQuerySchema } },
     async (request, reply) => {
       const userId = requireActor(request.actor).userId;
       const ids = [...new Set(request.query.ids)].sort().reverse();

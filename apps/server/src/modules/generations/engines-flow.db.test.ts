@@ -7,6 +7,7 @@ import { startFakeComfyUi, type FakeComfyUi } from '#test/fakes/fake-comfyui.ts'
 import { startFakeOpenAi, type FakeOpenAi } from '#test/fakes/fake-openai.ts';
 import { freePort } from '#test/support/process.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
+import { signUpStaff } from '#test/support/staff.ts';
 
 /**
  * Every engine end to end through the generation flow, each against its contract-faithful fake server:
@@ -44,8 +45,7 @@ beforeAll(async () => {
   });
   await server.app.listen({ port, host: '127.0.0.1' });
   user = await signUp(server.app);
-  staffCookie = (await signUp(server.app, 'ops@example.com')).cookie;
-  await server.container.staff.grant('ops@example.com', 'engines.read');
+  staffCookie = (await signUpStaff(server, 'admin', { email: 'ops@example.com' })).cookie;
 });
 afterAll(async () => {
   await server?.close();

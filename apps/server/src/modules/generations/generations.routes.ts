@@ -30,7 +30,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
   r.post(
     `${prefix}/generations`,
     {
-      config: { auth, rateLimit: { max: deps.createRateLimit, timeWindow: '1 minute' } },
+      config: { auth, scope: 'generate', rateLimit: { max: deps.createRateLimit, timeWindow: '1 minute' } },
       schema: {
         tags,
         summary: 'Create a generation',
@@ -50,7 +50,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
   r.post(
     `${prefix}/generations/quote`,
     {
-      config: { auth },
+      config: { auth, scope: 'read' },
       schema: {
         tags,
         summary: 'Price a generation before creating it',
@@ -65,7 +65,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
   r.post(
     `${prefix}/generations/bulk`,
     {
-      config: { auth },
+      config: { auth, scope: 'manage' },
       schema: {
         tags,
         summary: 'One action over many generations',
@@ -79,7 +79,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
 
   r.get(
     `${prefix}/generations`,
-    { config: { auth }, schema: { tags, summary: 'List generations, newest first', querystring: listGenerationsQuerySchema, response: { 200: generationPageSchema } } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'List generations, newest first', querystring: listGenerationsQuerySchema, response: { 200: generationPageSchema } } },
     async (request) => {
       const page = await deps.generations.list(requireActor(request.actor).userId, request.query);
       return { data: page.items.map(present), next_cursor: page.nextCursor };
@@ -88,19 +88,19 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
 
   r.get(
     `${prefix}/generations/:id`,
-    { config: { auth }, schema: { tags, summary: 'Get a generation', params: idParamSchema, response: { 200: generationSchema } } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'Get a generation', params: idParamSchema, response: { 200: generationSchema } } },
     async (request) => present(await deps.generations.get(requireActor(request.actor).userId, request.params.id)),
   );
 
   r.patch(
     `${prefix}/generations/:id`,
-    { config: { auth }, schema: { tags, summary: 'Change a generation (favourite)', params: idParamSchema, body: updateGenerationSchema, response: { 200: generationSchema } } },
+    { config: { auth, scope: 'generate' }, schema: { tags, summary: 'Change a generation (favourite)', params: idParamSchema, body: updateGenerationSchema, response: { 200: generationSchema } } },
     async (request) => present(await deps.generations.update(requireActor(request.actor).userId, request.params.id, request.body)),
   );
 
   r.get(
     `${prefix}/generations/:id/versions`,
-    { config: { auth }, schema: { tags, summary: "A generation's version history (refinements, as a graph)", params: idParamSchema, response: { 200: generationVersionsSchema } } },
+    { config: { auth, scope: 'read' }, schema: { tags, summary: "A generation's version history (refinements, as a graph)", params: idParamSchema, response: { 200: generationVersionsSchema } } },
     async (request) => {
       const { items, edges } = await deps.generations.versions(requireActor(request.actor).userId, request.params.id);
       return { data: items.map(present), edges };
@@ -109,13 +109,13 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
 
   r.post(
     `${prefix}/generations/:id/cancel`,
-    { config: { auth }, schema: { tags, summary: 'Cancel a queued or running generation', params: idParamSchema, response: { 200: generationSchema } } },
+    { config: { auth, scope: 'generate' }, schema: { tags, summary: 'Cancel a queued or running generation', params: idParamSchema, response: { 200: generationSchema } } },
     async (request) => present(await deps.generations.cancel(requireActor(request.actor).userId, request.params.id)),
   );
 
   r.delete(
     `${prefix}/generations/:id`,
-    { config: { auth }, schema: { tags, summary: 'Delete a generation and its images', params: idParamSchema, response: { 204: z.null() } } },
+    { config: { auth, scope: 'manage' }, schema: { tags, summary: 'Delete a generation and its images', params: idParamSchema, response: { 204: z.null() } } },
     async (request, reply) => {
       await deps.generations.delete(requireActor(request.actor).userId, request.params.id);
       return reply.status(204).send(null);

@@ -35,7 +35,7 @@ it('resumes a generation interrupted by a crash without submitting it twice', as
   proc = await startAtelierProcess(env, port);
   const origin = { origin: proc.url, 'content-type': 'application/json' };
 
-  const signUp = await fetch(`${proc.url}/api/auth/sign-up/email`, { method: 'POST', headers: origin, body: JSON.stringify({ email: 'crash@example.com', password: 'correct horse battery', name: 'Crash' }) });
+  const signUp = await fetch(`${proc.url}/api/auth/sign-up/email`, { method: 'POST', headers: origin, body: JSON.stringify({ email: 'crash@example.com', password: 'correct horse battery', name: 'Crash', ageConfirmed: true }) });
   expect(signUp.status).toBe(200);
   const cookie = signUp.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const api = (p: string, init: RequestInit = {}) => fetch(`${proc!.url}${p}`, { ...init, headers: { ...origin, cookie, ...init.headers } });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Generation, GenerationRouting } from '@atelier/contracts';
 import { bflFaults, startFakeBfl, type FakeBfl } from '#test/fakes/fake-bfl.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
+import { signUpStaff } from '#test/support/staff.ts';
 
 /**
  * Routing and fail-over through a CATALOGUE_FILE model served by three routes: two on the (fake) BFL
@@ -38,9 +39,7 @@ beforeAll(async () => {
   );
   server = await startTestServer({ env: { BFL_API_KEY: bfl.apiKey, BFL_BASE_URL: bfl.url, CATALOGUE_FILE: file, ENGINE_MAX_ATTEMPTS: '5' }, runner: { retryBaseMs: 20 } });
   user = await signUp(server.app);
-  const staff = await signUp(server.app, 'staff@example.com');
-  await server.container.staff.grant('staff@example.com', 'all');
-  staffCookie = staff.cookie;
+  staffCookie = (await signUpStaff(server, 'owner', { email: 'staff@example.com' })).cookie;
 });
 afterAll(async () => {
   await server?.close();

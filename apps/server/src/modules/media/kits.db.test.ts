@@ -92,7 +92,7 @@ describe('reference kits', () => {
     expect((await listKits(ada)).find((k) => k.id === kit.id)).toEqual(kit);
 
     // The public API presents the same kit with its own links.
-    const { key } = await server.container.apiKeys.create(ada.userId, 'kits test');
+    const { key } = await server.container.apiKeys.create(ada.userId, { name: 'kits test', scopes: ['read'] });
     const v1 = await server.app.inject({ method: 'GET', url: `/v1/kits/${kit.id}`, headers: { authorization: `Bearer ${key}` } });
     expect(v1.statusCode).toBe(200);
     expect(v1.json<Kit>().references[0]!.thumbnail_url).toBe(`/v1/uploads/${u2.id}/thumbnail`);

@@ -12,7 +12,7 @@ export function registerKitRoutes(app: FastifyInstance, deps: { kits: KitService
   const { prefix, auth, tags } = deps.surface;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get(`${prefix}/kits`, { config: { auth }, schema: { tags, summary: 'List your reference kits, by name', response: { 200: kitListSchema } } }, async (request) => {
+  r.get(`${prefix}/kits`, { config: { auth, scope: 'read' }, schema: { tags, summary: 'List your reference kits, by name', response: { 200: kitListSchema } } }, async (request) => {
     const kits = await deps.kits.list(requireActor(request.actor).userId);
     return { data: kits.map((k) => presentKit(k, prefix)) };
   });
@@ -20,7 +20,7 @@ export function registerKitRoutes(app: FastifyInstance, deps: { kits: KitService
   r.post(
     `${prefix}/kits`,
     {
-      config: { auth },
+      config: { auth, scope: 'generate' },
       schema: {
         tags,
         summary: 'Save references as a named kit',
@@ -32,14 +32,14 @@ export function registerKitRoutes(app: FastifyInstance, deps: { kits: KitService
     async (request, reply) => reply.status(201).send(presentKit(await deps.kits.create(requireActor(request.actor).userId, request.body), prefix)),
   );
 
-  r.get(`${prefix}/kits/:id`, { config: { auth }, schema: { tags, summary: 'Get a reference kit', params: idParamSchema, response: { 200: kitSchema } } }, async (request) =>
+  r.get(`${prefix}/kits/:id`, { config: { auth, scope: 'read' }, schema: { tags, summary: 'Get a reference kit', params: idParamSchema, response: { 200: kitSchema } } }, async (request) =>
     presentKit(await deps.kits.get(requireActor(request.actor).userId, request.params.id), prefix),
   );
 
   r.patch(
     `${prefix}/kits/:id`,
     {
-      config: { auth },
+      config: { auth, scope: 'generate' },
       schema: { tags, summary: 'Rename a kit, or replace its references (a new order, added or removed ones)', params: idParamSchema, body: updateKitSchema, response: { 200: kitSchema } },
     },
     async (request) => presentKit(await deps.kits.update(requireActor(request.actor).userId, request.params.id, request.body), prefix),
@@ -47,7 +47,7 @@ export function registerKitRoutes(app: FastifyInstance, deps: { kits: KitService
 
   r.delete(
     `${prefix}/kits/:id`,
-    { config: { auth }, schema: { tags, summary: 'Delete a kit (its uploads and images stay)', params: idParamSchema, response: { 204: z.null() } } },
+    { config: { auth, scope: 'manage' }, schema: { tags, summary: 'Delete a kit (its uploads and images stay)', params: idParamSchema, response: { 204: z.null() } } },
     async (request, reply) => {
       await deps.kits.delete(requireActor(request.actor).userId, request.params.id);
       return reply.status(204).send(null);

@@ -14,6 +14,10 @@ export function createMediaRepository(db: Db) {
       if (generationIds.length === 0) return Promise.resolve([]);
       return db.selectFrom('images').selectAll().where('generation_id', 'in', generationIds).orderBy('id').execute();
     },
+    /** Staff content access (audited by the caller): the image whoever owns it. */
+    systemGet(imageId: string): Promise<ImageRow | undefined> {
+      return db.selectFrom('images').selectAll().where('id', '=', imageId).executeTakeFirst();
+    },
     getForUser(userId: string, imageId: string): Promise<ImageRow | undefined> {
       return db.selectFrom('images').selectAll().where('id', '=', imageId).where('user_id', '=', userId).executeTakeFirst();
     },

@@ -25,7 +25,7 @@ export function registerMediaRoutes(app: FastifyInstance, deps: { media: MediaSe
   r.get(
     `${prefix}/images/:id`,
     {
-      config: { auth },
+      config: { auth, scope: 'read' },
       schema: { tags, summary: 'Download an image (original, or converted with ?format=png|jpeg|webp and/or downsized with ?width=)', params: idParamSchema, querystring: imageFormatQuerySchema },
     },
     async (request, reply) => {
@@ -37,7 +37,7 @@ export function registerMediaRoutes(app: FastifyInstance, deps: { media: MediaSe
   for (const variant of ['thumbnail', 'preview'] as const satisfies ImageVariant[]) {
     r.get(
       `${prefix}/images/:id/${variant}`,
-      { config: { auth }, schema: { tags, summary: `The image's ${variant} (WebP)`, params: idParamSchema } },
+      { config: { auth, scope: 'read' }, schema: { tags, summary: `The image's ${variant} (WebP)`, params: idParamSchema } },
       async (request, reply) => send(reply, await deps.media.read(requireActor(request.actor).userId, request.params.id, variant), false),
     );
   }

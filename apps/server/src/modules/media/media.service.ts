@@ -96,6 +96,9 @@ export function createMediaService(deps: { repository: MediaRepository; storage:
       return { bytes, contentType: CONTENT_TYPES[target], filename: `atelier-${image.generation_id}${suffix}.${EXTENSIONS[target]}` };
     },
 
+    /** For staff content access (audited by the caller, with its reason): whose image this is. */
+    systemOwnerOf: async (imageId: string): Promise<string | undefined> => (await repository.systemGet(imageId))?.user_id,
+
     /** An output's original, decrypted, for use as a reference image in a new generation (owner only). */
     async readForReference(userId: string, imageId: string): Promise<{ bytes: Buffer; format: OutputFormat; width: number; height: number } | undefined> {
       const image = await repository.getForUser(userId, imageId);

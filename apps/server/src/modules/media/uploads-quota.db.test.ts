@@ -91,7 +91,7 @@ describe('the upload quota and rate limit, as configured', () => {
 
   it('allows UPLOAD_RATE_LIMIT attempts a minute per account, across the studio and the API, then answers 429 with Retry-After', async () => {
     const user = await signUp(server.app);
-    const { key } = await server.container.apiKeys.create(user.userId, 'rate test');
+    const { key } = await server.container.apiKeys.create(user.userId, { name: 'rate test', scopes: ['read', 'generate'] });
     const junk = Buffer.from('still not an image'); // refused attempts count too: each one is work for the server
     for (let i = 0; i < RATE; i++) {
       const res = i % 2 ? await post(studio(user.cookie), junk) : await post({ authorization: `Bearer ${key}` }, junk, '/v1');

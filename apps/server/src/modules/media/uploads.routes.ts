@@ -26,7 +26,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
     r.post(
       `${prefix}/uploads`,
       {
-        config: { auth },
+        config: { auth, scope: 'generate' },
         onRequest: async (request, reply) =>
           closingOnError(reply, async () => {
             refuseBeforeReading(request, maxBytes);
@@ -54,7 +54,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
 
     r.get(
       `${prefix}/uploads`,
-      { config: { auth }, schema: { tags, summary: 'List your uploads, newest first', querystring: listUploadsQuerySchema, response: { 200: uploadPageSchema } } },
+      { config: { auth, scope: 'read' }, schema: { tags, summary: 'List your uploads, newest first', querystring: listUploadsQuerySchema, response: { 200: uploadPageSchema } } },
       async (request) => {
         const page = await deps.uploads.list(requireActor(request.actor).userId, request.query);
         return { data: page.items.map((row) => presentUpload(row, prefix)), next_cursor: page.nextCursor };
@@ -63,7 +63,7 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
 
     r.get(
       `${prefix}/uploads/usage`,
-      { config: { auth }, schema: { tags, summary: 'What your uploads take against your quota', response: { 200: uploadUsageSchema } } },
+      { config: { auth, scope: 'read' }, schema: { tags, summary: 'What your uploads take against your quota', response: { 200: uploadUsageSchema } } },
       async (request) => {
         const usage = await deps.uploads.usage(requireActor(request.actor).userId);
         return { used_bytes: usage.bytes, used_count: usage.count, quota_bytes: usage.quota.maxBytes, quota_count: usage.quota.maxCount, rate_limit_per_minute: usage.ratePerMinute };
@@ -73,14 +73,14 @@ export async function registerUploadRoutes(app: FastifyInstance, deps: { uploads
     for (const variant of ['original', 'thumbnail'] as const satisfies UploadVariant[]) {
       r.get(
         `${prefix}/uploads/:id${variant === 'original' ? '' : '/thumbnail'}`,
-        { config: { auth }, schema: { tags, summary: variant === 'original' ? 'Download an upload (as re-encoded)' : "An upload's 256 px thumbnail (WebP)", params: idParamSchema } },
+        { config: { auth, scope: 'read' }, schema: { tags, summary: variant === 'original' ? 'Download an upload (as re-encoded)' : "An upload's 256 px thumbnail (WebP)", params: idParamSchema } },
         async (request, reply) => send(reply, await deps.uploads.read(requireActor(request.actor).userId, request.params.id, variant)),
       );
     }
 
     r.delete(
       `${prefix}/uploads/:id`,
-      { config: { auth }, schema: { tags, summary: 'Delete an upload and its files', params: idParamSchema, response: { 204: z.null() } } },
+      { config: { auth, scope: 'manage' }, schema: { tags, summary: 'Delete an upload and its files', params: idParamSchema, response: { 204: z.null() } } },
       async (request, reply) => {
         await deps.uploads.delete(requireActor(request.actor).userId, request.params.id);
         return reply.status(204).send(null);

@@ -150,6 +150,23 @@ export function createUploadService(deps: {
 
 export const tooManyBytes = (maxBytes: number) => new AppError('payload_too_large', `The file is too large: uploads must be at most ${formatMegabytes(maxBytes)}.`);
 
+/**
+ * The checks every image a user sends goes through — recognised by content, size limits from the header,
+ * a full decode and a re-encode without metadata — for images that are not references (avatars).
+ */
+export async function normalizeUserImage(imaging: Pick<Imaging, 'normalizeUpload'>, bytes: Buffer, limits: UploadLimits = UPLOAD_LIMITS) {
+  if (bytes.length > limits.maxBytes) throw tooManyBytes(limits.maxBytes);
+  const sniffed = sniffUpload(bytes);
+  if ('refused' in sniffed) throw new AppError('unsupported_media_type', sniffed.refused);
+  try {
+    const image = await imaging.normalizeUpload(bytes, limits);
+    if (image.format !== sniffed.format) throw new ImagingError('unsupported_format', `The file starts like a ${FORMAT_NAMES[sniffed.format]} image but is not one.`);
+    return image;
+  } catch (error) {
+    throw error instanceof ImagingError ? fromImagingError(error, sniffed.format) : error;
+  }
+}
+
 function fromImagingError(error: ImagingError, format: OutputFormat): AppError {
   switch (error.code) {
     case 'too_large':

@@ -1,5 +1,5 @@
 import { queryOptions } from '@tanstack/react-query';
-import { apiKeyCreatedSchema, apiKeyListSchema } from '@atelier/contracts';
+import { apiKeyCreatedSchema, apiKeyListSchema, type CreateApiKey } from '@atelier/contracts';
 import { request } from '#/lib/api-client';
 
 export const apiKeysQuery = queryOptions({
@@ -7,8 +7,8 @@ export const apiKeysQuery = queryOptions({
   queryFn: async ({ signal }) => (await request('/api/api-keys', { schema: apiKeyListSchema, signal })).data,
 });
 
-export function createApiKey(name: string) {
-  return request('/api/api-keys', { method: 'POST', body: { name }, schema: apiKeyCreatedSchema });
+export function createApiKey(input: CreateApiKey) {
+  return request('/api/api-keys', { method: 'POST', body: input, schema: apiKeyCreatedSchema });
 }
 
 export function revokeApiKey(id: string) {

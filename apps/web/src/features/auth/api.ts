@@ -23,8 +23,9 @@ export function signIn(input: { email: string; password: string }) {
   return request('/api/auth/sign-in/email', { method: 'POST', body: input, schema: authResultSchema });
 }
 
-export function signUp(input: { email: string; password: string; name: string }) {
-  return request('/api/auth/sign-up/email', { method: 'POST', body: input, schema: authResultSchema });
+export function signUp(input: { email: string; password: string; name: string; ageConfirmed: boolean }) {
+  // callbackURL: where the verification link lands (routes/email-verified.tsx).
+  return request('/api/auth/sign-up/email', { method: 'POST', body: { ...input, callbackURL: '/email-verified' }, schema: authResultSchema });
 }
 
 export function signOut() {
@@ -34,6 +35,6 @@ export function signOut() {
 /** Which form field a better-auth error code is about, so it can be shown next to that field. */
 export function fieldForAuthError(code: string): 'email' | 'password' | 'name' | null {
   if (code.startsWith('USER_ALREADY_EXISTS') || code.startsWith('INVALID_EMAIL_FORMAT') || code === 'INVALID_EMAIL') return 'email';
-  if (code.startsWith('PASSWORD_TOO')) return 'password';
+  if (code.startsWith('PASSWORD_TOO') || code === 'PASSWORD_REFUSED') return 'password';
   return null;
 }

@@ -1,5 +1,5 @@
 import { useId, useState, type FormEvent } from 'react';
-import { createApiKeySchema, type ApiKey } from '@atelier/contracts';
+import { API_KEY_EXPIRY_DAYS, API_KEY_SCOPES, createApiKeySchema, type ApiKey, type ApiKeyScope } from '@atelier/contracts';
 import { Button } from '#/components/ui/button';
 import { ConfirmDialog } from '#/components/ui/confirm-dialog';
 import { Field } from '#/components/ui/field';
@@ -8,9 +8,23 @@ import { Modal } from '#/components/ui/modal';
 import { useToast } from '#/components/ui/toast';
 import { describeError, isApiError } from '#/lib/api-client';
 import { copyText } from '#/lib/clipboard';
-import { formatDateTime, formatRelative } from '#/lib/format';
+import { formatDate, formatDateTime, formatRelative } from '#/lib/format';
 import { useApiKeys, useCreateApiKey, useRevokeApiKey } from '../hooks/use-api-keys';
 import './api-keys.css';
+
+const SCOPE_LABELS: Record<ApiKeyScope, { label: string; hint: string }> = {
+  read: { label: 'Read', hint: 'list and download generations, images, uploads, models' },
+  generate: { label: 'Generate', hint: 'create and cancel generations, upload references, organise' },
+  manage: { label: 'Delete', hint: 'delete generations, uploads, collections and kits' },
+};
+const DEFAULT_EXPIRY_DAYS = 90;
+
+function expiryText(key: ApiKey): { text: string; isExpired: boolean } {
+  if (!key.expires_at) return { text: 'Never', isExpired: false };
+  const isExpired = Date.parse(key.expires_at) <= Date.now();
+  const isSoon = Date.parse(key.expires_at) - Date.now() < 7 * 86_400_000;
+  return { text: isExpired ? `Expired ${formatDate(key.expires_at)}` : isSoon ? formatRelative(key.expires_at) : formatDate(key.expires_at), isExpired };
+}
 
 export function ApiKeysPanel() {
   const keys = useApiKeys();
@@ -19,17 +33,26 @@ export function ApiKeysPanel() {
   const toast = useToast();
   const [name, setName] = useState('');
   const [nameError, setNameError] = useState<string>();
+  const [scopes, setScopes] = useState<ApiKeyScope[]>(['read', 'generate']);
+  const [scopesError, setScopesError] = useState<string>();
+  const [expiryDays, setExpiryDays] = useState<number | null>(DEFAULT_EXPIRY_DAYS);
+  const toggleScope = (scope: ApiKeyScope, isOn: boolean) => {
+    setScopes((current) => API_KEY_SCOPES.filter((s) => (s === scope ? isOn : current.includes(s))));
+    setScopesError(undefined);
+  };
   const [toRevoke, setToRevoke] = useState<ApiKey | null>(null);
 
   const onCreate = (event: FormEvent) => {
     event.preventDefault();
-    const parsed = createApiKeySchema.safeParse({ name });
+    const parsed = createApiKeySchema.safeParse({ name, scopes, expires_in_days: expiryDays });
     if (!parsed.success) {
-      setNameError(parsed.error.issues[0]?.message);
+      setNameError(parsed.error.issues.find((i) => i.path[0] === 'name')?.message);
+      setScopesError(parsed.error.issues.find((i) => i.path[0] === 'scopes')?.message);
       return;
     }
     setNameError(undefined);
-    create.mutate(parsed.data.name, {
+    setScopesError(undefined);
+    create.mutate(parsed.data, {
       onSuccess: () => setName(''),
       onError: (error) => {
         const field = isApiError(error) ? error.fieldMessage('name') : undefined;
@@ -56,7 +79,7 @@ export function ApiKeysPanel() {
             API keys
           </h2>
           <p className="settings-card__text">
-            Keys let scripts and apps generate images as you. Each key acts with your account; revoke any key you no longer use.{' '}
+            Keys let scripts and apps use your account through the API, limited to the scopes you give them. Give each key only what it needs, let it expire, and revoke any key you no longer use.{' '}
             <a href="/docs" target="_blank" rel="noreferrer">
               API reference
             </a>
@@ -79,9 +102,40 @@ export function ApiKeysPanel() {
             />
           )}
         </Field>
-        <Button type="submit" variant="primary" icon={<PlusIcon size={16} />} isBusy={create.isPending}>
-          Create key
-        </Button>
+        <fieldset className="api-key-form__scopes" aria-describedby={scopesError ? 'api-key-scopes-error' : undefined}>
+          <legend className="field__label">Allowed to</legend>
+          {API_KEY_SCOPES.map((scope) => (
+            <label key={scope} className="api-key-scope">
+              <input type="checkbox" checked={scopes.includes(scope)} onChange={(e) => toggleScope(scope, e.target.checked)} aria-invalid={scopesError ? true : undefined} />
+              <span>
+                <span className="api-key-scope__label">{SCOPE_LABELS[scope].label}</span>
+                <span className="api-key-scope__hint">{SCOPE_LABELS[scope].hint}</span>
+              </span>
+            </label>
+          ))}
+          {scopesError && (
+            <p className="field__error" id="api-key-scopes-error">
+              {scopesError}
+            </p>
+          )}
+        </fieldset>
+        <div className="api-key-form__row">
+          <Field label="Expires" className="api-key-form__expiry">
+            {({ id }) => (
+              <select id={id} className="input" value={expiryDays ?? 'never'} onChange={(e) => setExpiryDays(e.target.value === 'never' ? null : Number(e.target.value))}>
+                {API_KEY_EXPIRY_DAYS.map((days) => (
+                  <option key={days} value={days}>
+                    in {days} days
+                  </option>
+                ))}
+                <option value="never">never</option>
+              </select>
+            )}
+          </Field>
+          <Button type="submit" variant="primary" icon={<PlusIcon size={16} />} isBusy={create.isPending}>
+            Create key
+          </Button>
+        </div>
       </form>
 
       {keys.isPending ? (
@@ -106,7 +160,9 @@ export function ApiKeysPanel() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
+                <th scope="col">Scopes</th>
                 <th scope="col">Created</th>
+                <th scope="col">Expires</th>
                 <th scope="col">Last used</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -120,10 +176,28 @@ export function ApiKeysPanel() {
                   <td>
                     <code className="api-keys-table__prefix">{key.prefix}…</code>
                   </td>
+                  <td className="api-keys-table__scopes">
+                    <span className="api-key-scopes">
+                      {key.scopes.map((scope) => (
+                        <span key={scope} className="api-key-scopes__chip" title={SCOPE_LABELS[scope].hint}>
+                          {SCOPE_LABELS[scope].label}
+                        </span>
+                      ))}
+                    </span>
+                  </td>
                   <td>
                     <time dateTime={key.created_at} title={formatDateTime(key.created_at)}>
                       {formatRelative(key.created_at)}
                     </time>
+                  </td>
+                  <td>
+                    {key.expires_at ? (
+                      <time dateTime={key.expires_at} title={formatDateTime(key.expires_at)} className={expiryText(key).isExpired ? 'api-keys-table__expired' : undefined}>
+                        {expiryText(key).text}
+                      </time>
+                    ) : (
+                      <span className="muted">Never</span>
+                    )}
                   </td>
                   <td>{key.last_used_at ? <time dateTime={key.last_used_at}>{formatRelative(key.last_used_at)}</time> : <span className="muted">Never</span>}</td>
                   <td className="api-keys-table__actions">

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { ApiKey } from '@atelier/contracts';
+import type { ApiKey, CreateApiKey } from '@atelier/contracts';
 import { apiKeysQuery, createApiKey, revokeApiKey } from '../api';
 
 export function useApiKeys() {
@@ -9,7 +9,7 @@ export function useApiKeys() {
 export function useCreateApiKey() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (name: string) => createApiKey(name),
+    mutationFn: (input: CreateApiKey) => createApiKey(input),
     onSuccess: ({ key: _secret, ...created }) => {
       // The secret never enters the cache: only the mutation result holds it, until the dialog closes.
       client.setQueryData<ApiKey[]>(apiKeysQuery.queryKey, (keys) => (keys ? [created, ...keys] : keys));

@@ -6,8 +6,12 @@ import { Button } from '#/components/ui/button';
 import { Field } from '#/components/ui/field';
 import { AlertIcon } from '#/components/ui/icons';
 import { describeError, isApiError } from '#/lib/api-client';
+import { useQuery } from '@tanstack/react-query';
 import { fieldForAuthError, meQuery, signIn, signUp } from '../api';
+import { authProvidersQuery, describeAuthRedirectError, profileQuery } from '../identity-api';
 import { safeNextPath } from '../hooks/use-session';
+import { MagicLinkForm } from './magic-link-form';
+import { SocialButtons } from './social-buttons';
 import './auth.css';
 
 const MIN_PASSWORD = 8;
@@ -20,11 +24,12 @@ const signInSchema = z.object({
 const signUpSchema = z.object({
   name: z.string().trim().min(1, 'enter your name').max(100),
   email: z.email('enter a valid email address'),
-  password: z.string().min(MIN_PASSWORD, `use at least ${MIN_PASSWORD} characters`).max(128, 'use at most 128 characters'),
+  password: z.string().min(MIN_PASSWORD, `use at least ${MIN_PASSWORD} characters`).max(1024, 'use at most 1024 characters'),
+  ageConfirmed: z.literal(true, 'confirm your age to create an account'),
 });
 
 type Mode = 'sign-in' | 'sign-up';
-type Values = { name: string; email: string; password: string };
+type Values = { name: string; email: string; password: string; ageConfirmed: boolean };
 type Errors = Partial<Record<keyof Values | 'form', string>>;
 
 export function AuthForm({ mode }: { mode: Mode }) {
@@ -32,8 +37,12 @@ export function AuthForm({ mode }: { mode: Mode }) {
   const client = useQueryClient();
   const [params] = useSearchParams();
   const next = safeNextPath(params.get('next'));
-  const [values, setValues] = useState<Values>({ name: '', email: '', password: '' });
-  const [errors, setErrors] = useState<Errors>({});
+  const [values, setValues] = useState<Values>({ name: '', email: '', password: '', ageConfirmed: false });
+  const redirectError = params.get('error');
+  const [errors, setErrors] = useState<Errors>(redirectError ? { form: describeAuthRedirectError(redirectError) } : {});
+  const [isMagicLink, setMagicLink] = useState(false);
+  const providers = useQuery(authProvidersQuery).data;
+  const minAge = providers?.min_age ?? 13;
   const [isBusy, setBusy] = useState(false);
   const [isPasswordShown, setPasswordShown] = useState(false);
   const isSignUp = mode === 'sign-up';
@@ -41,6 +50,10 @@ export function AuthForm({ mode }: { mode: Mode }) {
   const set = (key: keyof Values) => (event: { target: { value: string } }) => {
     setValues((v) => ({ ...v, [key]: event.target.value }));
     if (errors[key] || errors.form) setErrors((e) => ({ ...e, [key]: undefined, form: undefined }));
+  };
+  const setAge = (event: { target: { checked: boolean } }) => {
+    setValues((v) => ({ ...v, ageConfirmed: event.target.checked }));
+    if (errors.ageConfirmed) setErrors((e) => ({ ...e, ageConfirmed: undefined }));
   };
 
   const onSubmit = async (event: FormEvent) => {
@@ -56,7 +69,16 @@ export function AuthForm({ mode }: { mode: Mode }) {
     setErrors({});
     try {
       if (isSignUp) await signUp(parsed.data as Values);
-      else await signIn(parsed.data);
+      else {
+        const result = await signIn({ email: values.email, password: values.password });
+        // Two-factor accounts: the password was right; the code comes next, on its own page.
+        if (result.twoFactorRedirect === true) {
+          await navigate(`/sign-in/two-factor?next=${encodeURIComponent(next)}`, { replace: true });
+          return;
+        }
+      }
+      // The profile (age gate, verification banner) belongs to whoever was signed in before: drop it.
+      client.removeQueries({ queryKey: profileQuery.queryKey });
       const me = await client.fetchQuery({ ...meQuery, staleTime: 0 });
       if (!me) {
         setErrors({ form: 'You were signed in, but the browser did not keep the session cookie. If Atelier runs behind a proxy, check that it is served over HTTPS or that secure cookies are off.' });
@@ -73,14 +95,25 @@ export function AuthForm({ mode }: { mode: Mode }) {
     }
   };
 
+  const formError = errors.form && (
+    <div className="auth-form__error" role="alert">
+      <AlertIcon size={16} />
+      <p>{errors.form}</p>
+    </div>
+  );
+  if (isMagicLink) {
+    return (
+      <div className="auth-form">
+        {formError}
+        <MagicLinkForm next={next} initialEmail={values.email} onBack={() => setMagicLink(false)} />
+      </div>
+    );
+  }
+
   return (
     <form className="auth-form" onSubmit={(e) => void onSubmit(e)} noValidate>
-      {errors.form && (
-        <div className="auth-form__error" role="alert">
-          <AlertIcon size={16} />
-          <p>{errors.form}</p>
-        </div>
-      )}
+      {formError}
+      {providers && providers.social.length > 0 && <SocialButtons providers={providers.social} next={next} />}
       {isSignUp && (
         <Field label="Name" error={errors.name}>
           {({ id, describedBy, invalid }) => (
@@ -120,6 +153,7 @@ export function AuthForm({ mode }: { mode: Mode }) {
             id={id}
             className="input"
             type={isPasswordShown ? 'text' : 'password'}
+            maxLength={1024}
             autoComplete={isSignUp ? 'new-password' : 'current-password'}
             value={values.password}
             onChange={set('password')}
@@ -128,9 +162,31 @@ export function AuthForm({ mode }: { mode: Mode }) {
           />
         )}
       </Field>
+      {isSignUp ? (
+        <div className="auth-form__check">
+          <label>
+            <input type="checkbox" checked={values.ageConfirmed} onChange={setAge} aria-invalid={errors.ageConfirmed ? true : undefined} aria-describedby={errors.ageConfirmed ? 'age-error' : undefined} />
+            <span>I am at least {minAge} years old</span>
+          </label>
+          {errors.ageConfirmed && (
+            <p className="field__error" id="age-error">
+              {errors.ageConfirmed}
+            </p>
+          )}
+        </div>
+      ) : (
+        <p className="auth-form__forgot">
+          <Link to="/forgot-password">Forgot password?</Link>
+        </p>
+      )}
       <Button type="submit" variant="primary" size="lg" isBusy={isBusy} className="auth-form__submit">
         {isSignUp ? 'Create account' : 'Sign in'}
       </Button>
+      {!isSignUp && providers?.magic_link && (
+        <Button variant="ghost" onClick={() => setMagicLink(true)} className="auth-form__alt">
+          Email me a sign-in link instead
+        </Button>
+      )}
       <p className="auth-form__switch">
         {isSignUp ? 'Already have an account? ' : 'New to Atelier? '}
         <Link to={{ pathname: isSignUp ? '/sign-in' : '/sign-up', search: params.toString() ? `?${params}` : '' }}>{isSignUp ? 'Sign in' : 'Create an account'}</Link>
