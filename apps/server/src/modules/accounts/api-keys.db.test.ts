@@ -46,6 +46,18 @@ describe('scopes', () => {
     }
   });
 
+  it('refuses to register an API-key route without a scope, or a staff route without an audit action', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { registerAuth } = await import('#src/http/auth-hook.ts');
+    const { registerStaffAudit } = await import('#src/http/staff-audit.ts');
+    const app = Fastify();
+    registerAuth(app, { auth: server.container.auth, apiKeys: server.container.apiKeys, staff: server.container.staff });
+    registerStaffAudit(app, { audit: server.container.audit });
+    expect(() => app.get('/v1/oops', { config: { auth: 'apiKey' } }, async () => 'open')).toThrow(/declares no scope/);
+    expect(() => app.get('/api/admin/oops', { config: { auth: 'staff:users.read' } }, async () => 'unlogged')).toThrow(/declares no audit action/);
+    expect(() => app.get('/v1/fine', { config: { auth: 'apiKey', scope: 'read' } }, async () => 'ok')).not.toThrow();
+  });
+
   it('names the scope of each route in the OpenAPI document', async () => {
     const doc = (await server.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<{ paths: Record<string, Record<string, { description?: string }>> }>();
     expect(doc.paths['/v1/generations']!.post!.description).toContain('Requires an API key with the `generate` scope.');
