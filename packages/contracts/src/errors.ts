@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   insufficient_credits: 402,
   forbidden: 403,
+  /** Signed in through a provider but has not yet confirmed the minimum age: only /api/me… works until then. */
+  age_confirmation_required: 403,
   /** An API key without the scope a /v1 route requires; `details.required_scope` names it. */
   insufficient_scope: 403,
   /** A staff route called by a staff member who has not turned on two-factor authentication. */

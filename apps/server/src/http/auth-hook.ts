@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { AppError } from '#src/lib/errors.ts';
 import type { Auth } from '#src/modules/accounts/auth.ts';
 import type { ApiKeyService } from '#src/modules/accounts/api-keys.service.ts';
@@ -77,6 +78,8 @@ async function checkStaff(request: FastifyRequest, staff: Pick<StaffService, 'ac
   }
 }
 
+const ageOf = z.object({ ageConfirmed: z.boolean().nullish() });
+
 async function sessionActor(request: FastifyRequest, auth: Auth, guard: Pick<SessionGuard, 'check'> | undefined): Promise<Actor | null> {
   if (!request.headers.cookie) return null;
   const session = await auth.api.getSession({ headers: toHeaders(request.headers) });
@@ -84,6 +87,12 @@ async function sessionActor(request: FastifyRequest, auth: Auth, guard: Pick<Ses
   const { id, userId, createdAt, updatedAt } = session.session;
   if (guard && (await guard.check({ id, userId, createdAt, updatedAt }))) {
     throw new AppError('unauthenticated', 'Your session expired. Sign in again.', { details: { reason: 'session_expired' } });
+  }
+  // The age gate: an account made through a provider confirms the minimum age before anything but its
+  // own account settings (/api/me…, where the confirmation is) works.
+  const route = request.routeOptions.url ?? '';
+  if (ageOf.parse(session.user).ageConfirmed !== true && route !== '/api/me' && !route.startsWith('/api/me/')) {
+    throw new AppError('age_confirmation_required', 'Confirm that you meet the minimum age to use Atelier (you will be asked once).');
   }
   return { kind: 'user', userId: session.user.id, sessionId: session.session.id };
 }

@@ -78,8 +78,14 @@ describe('sign-in with an OpenID Connect provider', () => {
     expect(profile.json()).toMatchObject({ email: 'alice@idp.test', name: 'Alice', age_confirmed: false, sign_in_methods: ['oidc'] });
     const account = await server.container.database.db.selectFrom('accounts').selectAll().where('provider_id', '=', 'oidc').where('account_id', '=', 'oidc-alice').executeTakeFirstOrThrow();
     expect(account).toMatchObject({ issuer: idp.url, access_token: null, refresh_token: null, id_token: null });
+    // Until the age is confirmed, only the account's own settings work.
+    const blocked = await server.app.inject({ method: 'GET', url: '/api/generations', headers: studio(done.cookie) });
+    expect(blocked.statusCode).toBe(403);
+    expect(blocked.json()).toMatchObject({ error: { code: 'age_confirmation_required' } });
+    expect((await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(done.cookie, { 'content-type': 'application/json' }), payload: { name: 'k', scopes: ['read'] } })).statusCode).toBe(403);
     const confirmed = await server.app.inject({ method: 'POST', url: '/api/me/confirm-age', headers: studio(done.cookie, { 'content-type': 'application/json' }), payload: { confirmed: true } });
     expect(confirmed.json()).toMatchObject({ age_confirmed: true });
+    expect((await server.app.inject({ method: 'GET', url: '/api/generations', headers: studio(done.cookie) })).statusCode).toBe(200);
   });
 
   it('refuses a callback whose state was tampered with, and creates nobody', async () => {
