@@ -4,7 +4,7 @@ import path from 'node:path';
 /**
  * SEC-2 / ASVS 6.2: length only (8 to 1024 characters, checked by better-auth), no composition rules,
  * and no password from a bundled list of common passwords — the same check offline, with no call to a
- * breach service. The list (data/common-passwords.txt) holds the 8+ character entries of
+ * breach service. The list (common-passwords.txt) holds the 8+ character entries of
  * @zxcvbn-ts/language-common's `passwords-common`, regenerated with:
  *   node -e "import('@zxcvbn-ts/language-common').then(m => console.log(m.dictionary['passwords-common'].filter(p => p.length >= 8).join('\n')))"
  */
@@ -15,7 +15,7 @@ let common: Set<string> | undefined;
 function commonPasswords(): Set<string> {
   common ??= new Set(
     fs
-      .readFileSync(path.join(import.meta.dirname, 'data/common-passwords.txt'), 'utf8')
+      .readFileSync(path.join(import.meta.dirname, 'common-passwords.txt'), 'utf8')
       .split('\n')
       .filter((line) => line && !line.startsWith('#')),
   );
