@@ -98,7 +98,14 @@ export async function request<S extends z.ZodType | undefined = undefined>(path:
   }
   if (!options.schema || response.status === 204) return undefined as Result<S>;
 
-  const json: unknown = await response.json().catch(() => undefined);
+  let json: unknown;
+  try {
+    json = await response.json();
+  } catch (error) {
+    // Cancelled while the body was arriving (a superseded or unmounted query): an abort, not a bad response.
+    if (options.signal?.aborted) throw error;
+    json = undefined;
+  }
   const parsed = options.schema.safeParse(json);
   if (!parsed.success) {
     console.error(`Unexpected response from ${method} ${path}`, z.prettifyError(parsed.error), json);
