@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openStudio, type Atelier, type StudioSession } from './support.ts';
+import { openStudio, signUpInStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The history at scale in a real browser: generations seeded through the API arrive live; a search is
@@ -77,15 +77,7 @@ function readZip(zip: Buffer): { names: string[]; read: (name: string) => Buffer
 }
 
 it('searches, favourites, collects, downloads and deletes in bulk, compares, varies and re-runs', async () => {
-  await page.goto(`${atelier.url}/sign-up`);
-  await page.getByLabel('Name').fill('Hedy');
-  await page.getByLabel('Email').fill('hedy@example.com');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByLabel(/I am at least \d+ years old/).check();
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${atelier.url}/`);
-  await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();
-  consoleErrors.length = 0; // the 401 from /api/me before signing up is expected
+  await signUpInStudio(session, { name: 'Hedy', email: 'hedy@example.com' });
 
   // Six generations, one request making two; they show up live in the open studio.
   const batch = await seed('red fox in snow', { count: 2 });

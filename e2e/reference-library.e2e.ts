@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openStudio, type Atelier, type StudioSession } from './support.ts';
+import { openStudio, signUpInStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The reference library in a real browser: two uploaded references saved as a named kit, the tray
@@ -27,15 +27,7 @@ const REFERENCES = [
 const generationPost = (): Promise<Request> => page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/generations');
 
 it('saves two references as a kit, applies it after a reload, generates with them, picks a generated image and deletes the kit', async () => {
-  await page.goto(`${atelier.url}/sign-up`);
-  await page.getByLabel('Name').fill('Ada');
-  await page.getByLabel('Email').fill('ada@example.com');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByLabel(/I am at least \d+ years old/).check();
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${atelier.url}/`);
-  await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();
-  consoleErrors.length = 0; // the 401 from /api/me before signing up is expected
+  await signUpInStudio(session, { name: 'Ada', email: 'ada@example.com' });
 
   // Upload answers, by image size → file name.
   const uploaded = new Map<string, string>();

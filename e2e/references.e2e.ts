@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openStudio, type Atelier, type StudioSession } from './support.ts';
+import { openStudio, signUpInStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * Reference-guided editing in a real browser: three images dropped on the generate panel are uploaded and
@@ -31,15 +31,7 @@ function generationPost(): Promise<Request> {
 }
 
 it('drops three references, generates with them, refines twice and browses the versions', async () => {
-  await page.goto(`${atelier.url}/sign-up`);
-  await page.getByLabel('Name').fill('Ada');
-  await page.getByLabel('Email').fill('ada@example.com');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByLabel(/I am at least \d+ years old/).check();
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${atelier.url}/`);
-  await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();
-  consoleErrors.length = 0; // the 401 from /api/me before signing up is expected
+  await signUpInStudio(session, { name: 'Ada', email: 'ada@example.com' });
 
   // Upload answers, by image size → file name.
   const uploaded = new Map<string, string>();

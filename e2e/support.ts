@@ -71,3 +71,20 @@ export async function openStudio(opts: { env?: Record<string, string>; context?:
     },
   };
 }
+
+/**
+ * Signs a new person up through the studio's own form (age confirmed) and waits for the empty studio.
+ * Clears the console errors collected so far: the 401 from /api/me before signing up is expected.
+ */
+export async function signUpInStudio(session: StudioSession, person: { name: string; email: string }): Promise<void> {
+  const { page, atelier } = session;
+  await page.goto(`${atelier.url}/sign-up`);
+  await page.getByLabel('Name').fill(person.name);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByLabel(/I am at least \d+ years old/).check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL(`${atelier.url}/`);
+  await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();
+  session.consoleErrors.length = 0;
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { quoteCredits, type CreateGenerationResponse, type Generation, type Model } from '@atelier/contracts';
-import { openStudio, type Atelier, type StudioSession } from './support.ts';
+import { openStudio, signUpInStudio, type Atelier, type StudioSession } from './support.ts';
 
 /**
  * The prompt builder in a real browser: a typography element and a palette colour bound to an object are
@@ -41,15 +41,7 @@ async function listGenerations(): Promise<Generation[]> {
 }
 
 it('compiles typography and palette into the prompt, sends a structured JSON prompt, and makes three variations', async () => {
-  await page.goto(`${atelier.url}/sign-up`);
-  await page.getByLabel('Name').fill('Paula');
-  await page.getByLabel('Email').fill('paula@example.com');
-  await page.getByLabel('Password').fill('correct horse battery staple');
-  await page.getByLabel(/I am at least \d+ years old/).check();
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${atelier.url}/`);
-  await page.getByRole('heading', { name: 'Your studio is empty' }).waitFor();
-  consoleErrors.length = 0; // the 401 from /api/me before signing up is expected
+  await signUpInStudio(session, { name: 'Paula', email: 'paula@example.com' });
 
   const panel = page.getByRole('form', { name: 'Generate an image' });
   const generate = panel.getByRole('button', { name: /^Generate/ });
