@@ -155,13 +155,14 @@ describe('sessions', () => {
     const stale = await post(server.app, '/api/auth/change-password', { currentPassword: PASSWORD, newPassword: 'another long passphrase' }, w.cookie);
     expect(stale.statusCode).toBe(401);
 
-    const staff = await signUp(server.app);
-    await server.container.staff.grant({ email: staff.email, role: 'support', by: null });
+    const { email: staffEmail } = await signUp(server.app);
+    await server.container.staff.grant({ email: staffEmail, role: 'support', by: null });
+    const staff = { cookie: cookiesOf(await signIn(server.app, staffEmail)) }; // the grant ended the sign-up's session
     await setTimes(staff.cookie, { updated_at: ago(29 * MIN) });
     expect((await me(staff.cookie)).statusCode).toBe(200);
     await setTimes(staff.cookie, { updated_at: ago(31 * MIN) });
     expect((await me(staff.cookie)).statusCode).toBe(401);
-    const staff2 = cookiesOf(await signIn(server.app, staff.email));
+    const staff2 = cookiesOf(await signIn(server.app, staffEmail));
     await setTimes(staff2, { created_at: ago(12 * 3600_000 + MIN) });
     expect((await me(staff2)).statusCode).toBe(401);
     // The same idle time is fine for a user.

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { STAFF_ROLES, type StaffMember, type StaffRole } from '@atelier/contracts';
 import type { Db } from '#src/db/client.ts';
+import type { DB } from '#src/db/schema.ts';
 import { AppError } from '#src/lib/errors.ts';
 import type { AuditLog } from '#src/modules/audit/audit.service.ts';
 
@@ -58,6 +59,9 @@ export function createStaffService(deps: { db: Db; audit: Pick<AuditLog, 'record
     return user;
   };
 
+  /** A privilege change ends every session of the user (better-auth keeps no session cache, so the next request is refused). */
+  const revokeSessions = async (trx: Kysely<DB>, userId: string): Promise<number> => Number((await trx.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst()).numDeletedRows);
+
   /** Whether the user has turned on two-factor authentication; null while the column does not exist. */
   const hasTwoFactor = async (userId: string): Promise<boolean | null> => {
     if (!(await hasTwoFactorColumn())) return null;
@@ -77,7 +81,11 @@ export function createStaffService(deps: { db: Db; audit: Pick<AuditLog, 'record
     hasTwoFactor,
     hasPermission: async (userId: string, permission: StaffPermission): Promise<boolean> => (await access(userId)).permissions.includes(permission),
 
-    /** Grants a role; `by` is the granting staff member (null: the operator's CLI). Audited in the same transaction. */
+    /**
+     * Grants a role; `by` is the granting staff member (null: the operator's CLI). In the same transaction
+     * the grant is audited and every session of the user is revoked (SEC-5, ASVS 7.2.4): the new powers
+     * come with a fresh session from a new sign-in (and, for staff, the shorter staff timeouts from its start).
+     */
     async grant(input: { email: string; role: string; by: string | null; ip?: string | null }): Promise<{ userId: string; created: boolean }> {
       if (!isStaffRole(input.role)) throw new AppError('validation_failed', `Unknown role "${input.role}"; one of: ${STAFF_ROLES.join(', ')}`);
       const role = input.role;
@@ -86,13 +94,17 @@ export function createStaffService(deps: { db: Db; audit: Pick<AuditLog, 'record
         const inserted = await trx.insertInto('staff_roles').values({ user_id: user.id, role, granted_by: input.by }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
         const created = (inserted.numInsertedOrUpdatedRows ?? 0n) > 0n;
         if (created) {
-          await deps.audit.record({ actorId: input.by, actorIp: input.ip ?? null, action: 'staff.role_granted', targetType: 'user', targetId: user.id, details: { role, email: user.email, via: input.by ? 'api' : 'cli' } }, trx);
+          const sessionsRevoked = await revokeSessions(trx, user.id);
+          await deps.audit.record(
+            { actorId: input.by, actorIp: input.ip ?? null, action: 'staff.role_granted', targetType: 'user', targetId: user.id, details: { role, email: user.email, via: input.by ? 'api' : 'cli', sessions_revoked: sessionsRevoked } },
+            trx,
+          );
         }
         return { userId: user.id, created };
       });
     },
 
-    /** Revokes a role. The last owner cannot be removed: someone must be able to grant roles. */
+    /** Revokes a role and, in the same transaction, the user's sessions (as a grant does). The last owner cannot be removed: someone must be able to grant roles. */
     async revoke(input: { userId?: string; email?: string; role: string; by: string | null; ip?: string | null }): Promise<void> {
       if (!isStaffRole(input.role)) throw new AppError('validation_failed', `Unknown role "${input.role}"; one of: ${STAFF_ROLES.join(', ')}`);
       const role = input.role;
@@ -106,7 +118,8 @@ export function createStaffService(deps: { db: Db; audit: Pick<AuditLog, 'record
         }
         const removed = await trx.deleteFrom('staff_roles').where('user_id', '=', userId).where('role', '=', role).executeTakeFirst();
         if (removed.numDeletedRows === 0n) throw new AppError('not_found', `That user does not hold the ${role} role`);
-        await deps.audit.record({ actorId: input.by, actorIp: input.ip ?? null, action: 'staff.role_revoked', targetType: 'user', targetId: userId, details: { role, via: input.by ? 'api' : 'cli' } }, trx);
+        const sessionsRevoked = await revokeSessions(trx, userId);
+        await deps.audit.record({ actorId: input.by, actorIp: input.ip ?? null, action: 'staff.role_revoked', targetType: 'user', targetId: userId, details: { role, via: input.by ? 'api' : 'cli', sessions_revoked: sessionsRevoked } }, trx);
       });
     },
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAFF_ROLES, type AuditEvent, type Generation, type StaffRole } from '@atelier/contracts';
 import { ROLE_PERMISSIONS, type StaffPermission } from '#src/modules/accounts/staff.ts';
 import { eventually, signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
-import { hasTwoFactorColumn, setTwoFactor, signUpStaff } from '#test/support/staff.ts';
+import { hasTwoFactorColumn, setTwoFactor, signInAgain, signUpStaff } from '#test/support/staff.ts';
 
 /**
  * Staff roles with least privilege, and the append-only audit log: every staff route for every role
@@ -93,13 +93,20 @@ describe('roles and permissions', () => {
     expect((await as(staff.owner.cookie, 'POST', '/api/admin/staff', { payload: { email: target.email, role: 'support' } })).statusCode).toBe(204);
     const list = (await as(staff.admin.cookie, 'GET', '/api/admin/staff')).json<{ data: { user_id: string; roles: { role: string; granted_by: string | null }[]; permissions: string[] }[] }>();
     expect(list.data.find((m) => m.user_id === target.userId)).toMatchObject({ roles: [{ role: 'support', granted_by: staff.owner.userId }], permissions: ['users.read', 'billing.read'] });
+    // A privilege change ends the sessions from before it (SEC-5): the new staff member signs in again.
+    expect((await as(target.cookie, 'GET', '/api/me')).statusCode).toBe(401);
+    const granted = await signInAgain(server, target.email);
+    await setTwoFactor(server, target.userId, true);
+    expect((await as(granted, 'GET', `/api/admin/users/${user.userId}`)).statusCode).toBe(200);
     expect((await as(staff.owner.cookie, 'DELETE', `/api/admin/staff/${target.userId}/roles/support`)).statusCode).toBe(204);
-    expect((await as(target.cookie, 'GET', `/api/admin/users/${user.userId}`)).statusCode).toBe(404); // not staff any more, at once
+    expect((await as(granted, 'GET', `/api/admin/users/${user.userId}`)).statusCode).toBe(401); // that session ended with the role
+    await setTwoFactor(server, target.userId, false); // (marked on without an authenticator: a sign-in would stop at the second factor)
+    expect((await as(await signInAgain(server, target.email), 'GET', `/api/admin/users/${user.userId}`)).statusCode).toBe(404); // not staff any more
 
     const events = (await auditRows()).filter((e) => e.target_id === target.userId);
-    expect(events.map((e) => [e.action, e.actor_id, e.details.role])).toEqual([
-      ['staff.role_granted', staff.owner.userId, 'support'],
-      ['staff.role_revoked', staff.owner.userId, 'support'],
+    expect(events.map((e) => [e.action, e.actor_id, e.details.role, e.details.sessions_revoked])).toEqual([
+      ['staff.role_granted', staff.owner.userId, 'support', 1],
+      ['staff.role_revoked', staff.owner.userId, 'support', 1],
     ]);
 
     // Every other owner gone, the last one stays.
@@ -172,10 +179,22 @@ describe('the audit log', () => {
     expect(await auditRows()).toEqual(before);
   });
 
-  it('records grants from the operator CLI with no actor', async () => {
+  it('records grants from the operator CLI with no actor, and ends the sessions from before each grant and revoke', async () => {
     const someone = await signUp(server.app);
+    const elsewhere = await signInAgain(server, someone.email);
+    const me = (cookie: string) => as(cookie, 'GET', '/api/me');
+    expect((await me(someone.cookie)).statusCode).toBe(200);
     await server.container.staff.grant({ email: someone.email, role: 'moderator', by: null });
+    expect([(await me(someone.cookie)).statusCode, (await me(elsewhere)).statusCode]).toEqual([401, 401]);
     const [event] = (await auditRows()).filter((e) => e.target_id === someone.userId);
-    expect(event).toMatchObject({ action: 'staff.role_granted', actor_id: null, details: { role: 'moderator', via: 'cli' } });
+    expect(event).toMatchObject({ action: 'staff.role_granted', actor_id: null, details: { role: 'moderator', via: 'cli', sessions_revoked: 2 } });
+
+    // Granting a role the user already holds changes nothing, so the session stays.
+    const moderator = await signInAgain(server, someone.email);
+    expect((await server.container.staff.grant({ email: someone.email, role: 'moderator', by: null })).created).toBe(false);
+    expect((await me(moderator)).statusCode).toBe(200);
+    await server.container.staff.revoke({ email: someone.email, role: 'moderator', by: null });
+    expect((await me(moderator)).statusCode).toBe(401);
+    expect((await me(await signInAgain(server, someone.email))).statusCode).toBe(200);
   });
 });
