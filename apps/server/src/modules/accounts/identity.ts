@@ -6,6 +6,7 @@ import type { IdentityConfig } from '#src/config.ts';
 import { redactEmail, type Mailer } from '#src/adapters/mail/mailer.ts';
 import { magicLinkMail, resetPasswordMail, verifyEmailMail } from '#src/adapters/mail/templates.ts';
 import { passwordProblem } from './password-policy.ts';
+import { socialProvidersPlugin } from './social-providers.plugin.ts';
 
 /**
  * The identity half of the better-auth configuration (auth.ts composes it): third-party sign-in,
@@ -17,6 +18,8 @@ import { passwordProblem } from './password-policy.ts';
  * - No implicit linking: a provider identity whose e-mail matches an existing account does not sign in
  *   to it; the owner links it while signed in (settings → Connected accounts → Connect).
  * - Provider access, refresh and ID tokens are not kept: nothing here calls provider APIs later.
+ * - Google ID tokens are verified with a nonce, and Google/GitHub identities whose e-mail the provider
+ *   has not verified cannot create an account (social-providers.plugin.ts).
  */
 export const OIDC_PROVIDER_ID = 'oidc';
 export const VERIFY_EXPIRES_SECONDS = 24 * 3600;
@@ -54,11 +57,13 @@ export function identityOptions(deps: IdentityDeps) {
   const withoutTokens = { accessToken: null, refreshToken: null, idToken: null, accessTokenExpiresAt: null, refreshTokenExpiresAt: null };
 
   const socialProviders: BetterAuthOptions['socialProviders'] = {
-    ...(identity?.google ? { google: { ...identity.google, scope: ['openid', 'email', 'profile'] } } : {}),
+    // Only the redirect flow: an ID token posted to /sign-in/social by a client is not accepted.
+    ...(identity?.google ? { google: { ...identity.google, scope: ['openid', 'email', 'profile'], disableIdTokenSignIn: true } } : {}),
     ...(identity?.github ? { github: { ...identity.github, scope: ['read:user', 'user:email'] } } : {}),
   };
 
   const plugins = [
+    socialProvidersPlugin({ googleClientId: identity?.google?.clientId, logger: deps.logger }),
     ...(oidc
       ? [
           genericOAuth({
