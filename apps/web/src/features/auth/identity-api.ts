@@ -61,6 +61,8 @@ export function describeAuthRedirectError(code: string): string {
       return 'The sign-in provider’s answer could not be verified, so you were not signed in. Please try again, or contact the operator if it keeps happening.';
     case 'NEW_USER_SIGNUP_DISABLED':
       return 'No account uses this e-mail address. Create an account first.';
+    case 'EMAIL_NOT_VERIFIED':
+      return 'The provider has not verified this e-mail address, so no account was created. Verify it with the provider first, or create an account with your e-mail.';
     case 'ACCOUNT_ALREADY_LINKED_TO_DIFFERENT_USER':
       return 'This identity is already connected to another Atelier account.';
     case 'SIGNUP_DISABLED':
