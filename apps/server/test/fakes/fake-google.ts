@@ -86,7 +86,7 @@ const TOKEN_TTL_S = 3599;
 
 export async function startFakeGoogle(opts: { redirectUris: string[]; clientId?: string; clientSecret?: string }): Promise<FakeGoogle> {
   const kid = randomBytes(20).toString('hex');
-  const signing = await generateKeyPair('RS256', { extractable: true });
+  const signing = await generateKeyPair('RS256');
   const foreign = await generateKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(signing.publicKey)), kid, alg: 'RS256', use: 'sig' };
   const codes = new Map<string, PendingCode>();
