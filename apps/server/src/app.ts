@@ -75,7 +75,7 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
   app.get('/v1/openapi.json', { config: { auth: 'public' } }, async () => app.swagger());
 
   registerHealthRoutes(app, { db: c.database.db, metrics: c.metrics.registry });
-  registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute, throttle: c.signInThrottle });
+  registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute, throttle: c.signInThrottle, captcha: c.signInCaptcha });
   registerSecurityRoutes(app, { security: c.security });
   await registerIdentityRoutes(app, { identity: config.identity, profiles: c.profiles });
   registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue });

@@ -25,6 +25,7 @@ import { createRouteBreakers } from './modules/generations/route-breakers.ts';
 import { createStaffService } from './modules/accounts/staff.ts';
 import { createSessionGuard } from './modules/accounts/session-policy.ts';
 import { createSignInThrottle } from './modules/accounts/sign-in-throttle.ts';
+import { createSignInCaptcha } from './modules/accounts/sign-in-captcha.ts';
 import { createSecurityService } from './modules/accounts/security.service.ts';
 import { createAccountSummaries } from './modules/accounts/account-summary.ts';
 import { createAuditRepository } from './modules/audit/audit.repository.ts';
@@ -92,7 +93,10 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   // Sign-in throttle and session timeouts (SEC-3, SEC-6); `audit` and `staff` are wired just below, before any request.
   const signInThrottle = createSignInThrottle({ db, clock, logger, audit: { record: (entry) => audit.record(entry) } });
   const sessionGuard = createSessionGuard({ db, clock, isStaff: async (userId) => (await staff.access(userId)).roles.length > 0 });
-  const auth = createAuth({ db, baseURL: config.publicUrl, secret: loadAuthSecret(config.authSecret, config.secretsDir), isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email) });
+  const authSecret = loadAuthSecret(config.authSecret, config.secretsDir);
+  // After 5 failures a password sign-in also needs a solved proof-of-work challenge (SEC-3); its HMAC keys derive from the auth secret.
+  const signInCaptcha = createSignInCaptcha({ db, clock, authSecret, maxNumber: config.captcha.maxNumber });
+  const auth = createAuth({ db, baseURL: config.publicUrl, secret: authSecret, isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email) });
   const profiles = createProfileService({ db, storage, imaging });
   const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db), clock });
   const audit = createAuditLog({ repository: createAuditRepository(db), db });
@@ -154,6 +158,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     audit,
     staff,
     signInThrottle,
+    signInCaptcha,
     sessionGuard,
     security,
     accountSummaries,

@@ -17,6 +17,13 @@ export const ERROR_STATUS = {
   csrf_rejected: 403,
   /** The action needs the password or a two-factor code entered in the last 5 minutes: POST /api/me/reauthenticate, then retry. */
   reauth_required: 403,
+  /**
+   * Password sign-in for an email with 5 or more consecutive failures needs a solved proof-of-work challenge
+   * (GET /api/auth/captcha-challenge, then the solution in the X-Atelier-Captcha header). A missing, wrong,
+   * expired or already used solution gets this same answer. 403, not 428: the request is refused until it
+   * carries different content, and 428 means "make the request conditional" (If-Match) to HTTP clients.
+   */
+  captcha_required: 403,
   not_found: 404,
   idempotency_conflict: 409,
   invalid_state: 409,

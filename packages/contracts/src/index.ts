@@ -11,3 +11,4 @@ export * from './kits.ts';
 export * from './prompting.ts';
 export * from './identity.ts';
 export * from './security.ts';
+export * from './captcha.ts';

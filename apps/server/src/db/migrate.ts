@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_reference_kits.ts';
 import * as m0006 from './migrations/0006_identity.ts';
 import * as m0007 from './migrations/0007_two_factor_sessions.ts';
 import * as m0008 from './migrations/0008_staff_roles_audit_api_keys.ts';
+import * as m0010 from './migrations/0010_captcha_redemptions.ts';
 
 /** The explicit, ordered list of migrations. Add new ones here as NNNN_name.ts. */
 export const migrations: Record<string, Migration> = {
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0006_identity': m0006,
   '0007_two_factor_sessions': m0007,
   '0008_staff_roles_audit_api_keys': m0008,
+  '0010_captcha_redemptions': m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -206,6 +206,7 @@ export interface DB {
   two_factor_used_codes: TwoFactorUsedCodesTable;
   auth_throttle: AuthThrottleTable;
   auth_ip_attempts: AuthIpAttemptsTable;
+  captcha_redemptions: CaptchaRedemptionsTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -278,4 +279,9 @@ export interface AuthIpAttemptsTable {
   ip: string;
   window_start: Date;
   attempts: ColumnType<number, number | undefined, number>;
+}
+/** A solved sign-in CAPTCHA challenge (by its HMAC signature), kept until it expires so it works once. */
+export interface CaptchaRedemptionsTable {
+  signature: string;
+  expires_at: Date;
 }

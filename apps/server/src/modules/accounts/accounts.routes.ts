@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { apiKeyCreatedSchema, apiKeyListSchema, createApiKeySchema, idParamSchema, meSchema, type ApiKey } from '@atelier/contracts';
+import { apiKeyCreatedSchema, apiKeyListSchema, CAPTCHA_CHALLENGE_PATH, CAPTCHA_HEADER, captchaChallengeSchema, createApiKeySchema, idParamSchema, meSchema, type ApiKey } from '@atelier/contracts';
 import type { ApiKeyRow } from '#src/db/schema.ts';
 import { requireActor } from '#src/http/context.ts';
 import { toHeaders } from '#src/http/auth-hook.ts';
 import { AppError } from '#src/lib/errors.ts';
 import type { Auth } from './auth.ts';
 import type { ApiKeyService } from './api-keys.service.ts';
+import { captchaRequired, isCaptchaRequired, type SignInCaptcha } from './sign-in-captcha.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
 
 const presentKey = (row: ApiKeyRow): ApiKey => ({
@@ -20,7 +21,10 @@ const presentKey = (row: ApiKeyRow): ApiKey => ({
   expires_at: row.expires_at?.toISOString() ?? null,
 });
 
-export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; apiKeys: ApiKeyService; publicUrl: string; authRateLimit: number; throttle?: SignInThrottle }) {
+export function registerAccountRoutes(
+  app: FastifyInstance,
+  deps: { auth: Auth; apiKeys: ApiKeyService; publicUrl: string; authRateLimit: number; throttle?: SignInThrottle; captcha?: SignInCaptcha },
+) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   // better-auth's own endpoints (sign-up/in/out, sessions), bridged from Fastify to its fetch handler.
@@ -32,8 +36,12 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
       const url = new URL(request.url, deps.publicUrl);
       const hasBody = request.method !== 'GET' && request.body !== undefined;
       // Password sign-in is throttled per email and per IP (sign-in-throttle.ts); refusals carry Retry-After.
+      // From the 5th consecutive failure on, an attempt also needs a solved CAPTCHA (sign-in-captcha.ts).
       const signInEmail = request.method === 'POST' && url.pathname === '/api/auth/sign-in/email' && deps.throttle ? String((request.body as { email?: unknown } | undefined)?.email ?? '') : null;
-      if (signInEmail !== null) await assertMayAttempt(deps.throttle!, signInEmail, request.ip, reply);
+      if (signInEmail !== null) {
+        const { failures } = await assertMayAttempt(deps.throttle!, signInEmail, request.ip, reply);
+        if (deps.captcha && isCaptchaRequired(failures)) await assertCaptchaSolved(deps.captcha, deps.throttle!, { email: signInEmail, ip: request.ip, failures, header: request.headers[CAPTCHA_HEADER] });
+      }
       const headers = toHeaders(request.headers);
       headers.set('x-atelier-client-ip', request.ip); // what better-auth records as the session's IP (never the client's own header)
       const response = await deps.auth.handler(new Request(url, { method: request.method, headers, ...(hasBody ? { body: JSON.stringify(request.body) } : {}) }));
@@ -67,6 +75,19 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
     },
   });
 
+  // A proof-of-work challenge for the sign-in CAPTCHA. Public: whoever needs one is not signed in.
+  if (deps.captcha) {
+    const captcha = deps.captcha;
+    r.get(
+      CAPTCHA_CHALLENGE_PATH,
+      { config: { auth: 'public', rateLimit: { max: deps.authRateLimit, timeWindow: '1 minute' } }, schema: { response: { 200: captchaChallengeSchema } } },
+      async (_request, reply) => {
+        reply.header('cache-control', 'no-store');
+        return captcha.createChallenge();
+      },
+    );
+  }
+
   r.get('/api/me', { config: { auth: 'user' }, schema: { response: { 200: meSchema } } }, async (request) => {
     const actor = requireActor(request.actor);
     const session = await deps.auth.api.getSession({ headers: toHeaders(request.headers) });
@@ -90,12 +111,20 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { auth: Auth; 
   });
 }
 
-async function assertMayAttempt(throttle: SignInThrottle, email: string, ip: string, reply: FastifyReply): Promise<void> {
+async function assertMayAttempt(throttle: SignInThrottle, email: string, ip: string, reply: FastifyReply): Promise<{ failures: number }> {
   try {
-    await throttle.assertMayAttempt(email, ip);
+    return await throttle.assertMayAttempt(email, ip);
   } catch (error) {
     const retry = error instanceof AppError ? error.details?.retry_after_seconds : undefined;
     if (typeof retry === 'number') reply.header('retry-after', String(retry));
     throw error;
   }
+}
+
+/** A refused solution is logged (and audited) with its reason; the client only learns that one is needed. */
+async function assertCaptchaSolved(captcha: SignInCaptcha, throttle: SignInThrottle, attempt: { email: string; ip: string; failures: number; header: string | string[] | undefined }): Promise<void> {
+  const refusal = await captcha.redeem(attempt.header);
+  if (!refusal) return;
+  await throttle.report('captcha', attempt.email.trim().toLowerCase(), attempt.ip, null, { reason: refusal, failures: attempt.failures });
+  throw captchaRequired();
 }

@@ -29,7 +29,7 @@ export function delayAfter(failures: number): number {
 }
 
 export type SignInThrottle = ReturnType<typeof createSignInThrottle>;
-export type AuthFailureKind = 'password' | 'reauth_password' | 'reauth_code' | 'totp' | 'throttled' | 'locked';
+export type AuthFailureKind = 'password' | 'reauth_password' | 'reauth_code' | 'totp' | 'throttled' | 'locked' | 'captcha';
 
 export function createSignInThrottle(deps: { db: Db; clock: Clock; logger: Logger; audit?: Pick<AuditLog, 'record'> }) {
   const { db, clock } = deps;
@@ -46,8 +46,11 @@ export function createSignInThrottle(deps: { db: Db; clock: Clock; logger: Logge
   return {
     report,
 
-    /** Throws `rate_limited` (with `details.retry_after_seconds`) or `account_locked` when this attempt may not be made now. */
-    async assertMayAttempt(rawEmail: string, ip: string): Promise<void> {
+    /**
+     * Throws `rate_limited` (with `details.retry_after_seconds`) or `account_locked` when this attempt may not be
+     * made now; otherwise answers the email's consecutive failures so far (the sign-in CAPTCHA starts at 5).
+     */
+    async assertMayAttempt(rawEmail: string, ip: string): Promise<{ failures: number }> {
       const email = normalize(rawEmail);
       const now = clock.now();
       const windowStart = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
@@ -65,7 +68,7 @@ export function createSignInThrottle(deps: { db: Db; clock: Clock; logger: Logge
         throw new AppError('rate_limited', `Too many sign-in attempts from this network. Try again in ${retry} s.`, { details: { retry_after_seconds: retry } });
       }
       const row = await db.selectFrom('auth_throttle').select(['failures', 'last_failure_at', 'locked_at']).where('email', '=', email).executeTakeFirst();
-      if (!row) return;
+      if (!row) return { failures: 0 };
       if (row.locked_at) {
         await report('locked', email, ip);
         throw new AppError('account_locked', 'Sign-in is locked after too many failed attempts. Reset your password to unlock it.');
@@ -76,6 +79,7 @@ export function createSignInThrottle(deps: { db: Db; clock: Clock; logger: Logge
         await report('throttled', email, ip, null, { scope: 'account', failures: row.failures });
         throw new AppError('rate_limited', `Too many failed sign-in attempts. Try again in ${retry} s.`, { details: { retry_after_seconds: retry } });
       }
+      return { failures: row.failures };
     },
 
     async recordFailure(rawEmail: string, ip: string, kind: AuthFailureKind, userId: string | null = null): Promise<number> {
