@@ -10,6 +10,7 @@ import type { ErrorResponse } from '@atelier/contracts';
 import type { Container } from './container.ts';
 import { registerAuth } from './http/auth-hook.ts';
 import { registerStaffAudit } from './http/staff-audit.ts';
+import { registerApiKeyRateLimit } from './http/api-key-rate-limit.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { registerHealthRoutes } from './http/health.routes.ts';
 import { registerHttpMetrics } from './http/metrics.ts';
@@ -21,7 +22,7 @@ import { registerSecurityRoutes } from './modules/accounts/security.routes.ts';
 import { registerIdentityRoutes } from './modules/accounts/identity.routes.ts';
 import { registerCatalogueRoutes } from './modules/catalogue/catalogue.routes.ts';
 import { registerEventRoutes } from './modules/generations/events.routes.ts';
-import { registerGenerationRoutes } from './modules/generations/generations.routes.ts';
+import { generationVelocityLimits, registerGenerationRoutes } from './modules/generations/generations.routes.ts';
 import { registerMediaRoutes } from './modules/media/media.routes.ts';
 import { registerCollectionRoutes } from './modules/collections/collections.routes.ts';
 import { registerUploadRoutes } from './modules/media/uploads.routes.ts';
@@ -29,6 +30,9 @@ import { registerKitRoutes } from './modules/media/kits.routes.ts';
 import { registerAdminRoutes } from './modules/admin/admin.routes.ts';
 import { registerStaffConsoleRoutes } from './modules/admin/staff-console.routes.ts';
 import { registerWebhookRoutes } from './modules/generations/webhooks.routes.ts';
+import { registerCreditAdminRoutes, registerCreditRoutes } from './modules/credits/credits.routes.ts';
+import { registerBillingRoutes } from './modules/billing/billing.routes.ts';
+import { velocityLimits } from './http/velocity.ts';
 
 const API_PREFIXES = ['/api/', '/v1/', '/docs', '/healthz', '/readyz', '/metrics'];
 
@@ -57,7 +61,8 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     global: false,
     errorResponseBuilder: (_request, ctx) => new AppError('rate_limited', `Too many requests. Try again in ${ctx.after}.`),
   });
-  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff, sessions: { guard: c.sessionGuard, security: c.security } });
+  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff, sessions: { guard: c.sessionGuard, security: c.security }, audit: c.audit });
+  registerApiKeyRateLimit(app, { perMinute: config.apiKeyRatePerMinute });
   registerStaffAudit(app, { audit: c.audit });
   registerHttpMetrics(app, c.metrics);
 
@@ -78,13 +83,22 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
   registerAccountRoutes(app, { auth: c.auth, apiKeys: c.apiKeys, publicUrl: config.publicUrl, authRateLimit: config.rateLimits.authPerMinute, throttle: c.signInThrottle, captcha: c.signInCaptcha });
   registerSecurityRoutes(app, { security: c.security });
   await registerIdentityRoutes(app, { identity: config.identity, profiles: c.profiles });
-  registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue });
+  registerEventRoutes(app, { hub: c.events, generations: c.generations, catalogue: c.catalogue, balanceOf: (userId) => c.credits.peekBalance(userId) });
+  await registerBillingRoutes(app, { billing: c.billing, profileOf: c.profileOf, checkoutsPerHour: config.rateLimits.checkoutsPerHour });
+  registerCreditAdminRoutes(app, { credits: c.credits, adjustments: c.creditAdjustments });
+  // Sign-ups per network address (issue 6 abuse limits); the auth routes' per-minute limit covers bursts.
+  const signUpLimit = velocityLimits(app, [{ what: 'sign-ups', max: config.rateLimits.signUpsPerHour, windowSeconds: 3600, per: 'ip', howToRaise: '' }]);
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method === 'POST' && request.url.split('?')[0] === '/api/auth/sign-up/email') await signUpLimit(request, reply);
+  });
   registerWebhookRoutes(app, { db: c.database.db, repository: c.generationsRepository, engines: c.engines, jobs: c.jobs });
   registerAdminRoutes(app, { engines: c.engines, breakers: c.breakers, catalogue: c.catalogueService, generations: c.generationsRepository });
   registerStaffConsoleRoutes(app, { staff: c.staff, audit: c.audit, accounts: c.accountSummaries, generations: c.generationsRepository, media: c.media });
+  const createLimits = generationVelocityLimits(app, { perAccountPerMinute: config.rateLimits.generationsPerMinute, perIpPerMinute: config.rateLimits.generationsPerMinutePerIp });
   for (const surface of [STUDIO, PUBLIC_V1]) {
     registerCatalogueRoutes(app, { catalogue: c.catalogue, surface });
-    registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createRateLimit: config.rateLimits.generationsPerMinute });
+    registerGenerationRoutes(app, { generations: c.generations, catalogue: c.catalogue, surface, createLimits });
+    registerCreditRoutes(app, { credits: c.credits, billing: c.billing, profileOf: c.profileOf, surface });
     registerMediaRoutes(app, { media: c.media, surface });
     registerCollectionRoutes(app, { collections: c.collections, repository: c.collectionsRepository, zip: c.zipExport, surface });
     await registerUploadRoutes(app, { uploads: c.uploads, surface });

@@ -19,6 +19,8 @@ const envSchema = z.object({
   DATABASE_URL: optionalUrl,
   PUBLIC_URL: optionalUrl,
   TRUST_PROXY: bool,
+  GEO_COUNTRY_HEADER: z.preprocess(emptyToUndefined, z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name, e.g. cf-ipcountry').optional()),
+  RATE_LIMIT_API_KEY_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MASTER_KEY: optionalString,
   AUTH_SECRET: optionalString,
@@ -59,6 +61,19 @@ const envSchema = z.object({
   OIDC_CLIENT_ID: optionalString,
   OIDC_CLIENT_SECRET: optionalString,
   OIDC_NAME: z.preprocess(emptyToUndefined, z.string().max(40).default('single sign-on')),
+  // Credits and billing.
+  SIGNUP_CREDITS: z.coerce.number().int().min(0).max(1_000_000).default(50),
+  FREE_MONTHLY_CREDITS: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  FREE_MAX_MEGAPIXELS: z.coerce.number().int().min(1).max(64).default(4),
+  FREE_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(16),
+  API_KEY_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(10),
+  BILLING_FILE: optionalString,
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_API_URL: optionalUrl,
+  RATE_LIMIT_CHECKOUTS_PER_HOUR: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_SIGNUPS_PER_HOUR: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_GENERATIONS_PER_MINUTE_PER_IP: z.coerce.number().int().min(1).default(300),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -92,6 +107,10 @@ function buildConfig(env: z.infer<typeof envSchema>) {
     /** Cookies get the Secure flag and HSTS is sent only when the public URL is https. */
     isHttps: publicUrl.startsWith('https://'),
     trustProxy: env.TRUST_PROXY ?? false,
+    /** The header a trusted proxy or CDN sets to the client's country (shown in the sessions list); never read without TRUST_PROXY. */
+    geoCountryHeader: env.TRUST_PROXY && env.GEO_COUNTRY_HEADER ? env.GEO_COUNTRY_HEADER.toLowerCase() : null,
+    /** Requests a minute each API key may make on /v1 (0 turns the limit off: null). */
+    apiKeyRatePerMinute: env.RATE_LIMIT_API_KEY_PER_MINUTE || null,
     logLevel: env.LOG_LEVEL,
     dataDir,
     database: (env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL } : { kind: 'pglite', dir: path.join(dataDir, 'db') }) satisfies DatabaseConfig as DatabaseConfig,
@@ -120,7 +139,13 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       engineMaxAttempts: env.ENGINE_MAX_ATTEMPTS,
       leaseSeconds: env.GENERATION_LEASE_SECONDS,
     },
-    rateLimits: { authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE, generationsPerMinute: env.RATE_LIMIT_GENERATIONS_PER_MINUTE },
+    rateLimits: {
+      authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE,
+      generationsPerMinute: env.RATE_LIMIT_GENERATIONS_PER_MINUTE,
+      generationsPerMinutePerIp: env.RATE_LIMIT_GENERATIONS_PER_MINUTE_PER_IP,
+      checkoutsPerHour: env.RATE_LIMIT_CHECKOUTS_PER_HOUR,
+      signUpsPerHour: env.RATE_LIMIT_SIGNUPS_PER_HOUR,
+    },
     /** Sign-in CAPTCHA difficulty: the browser tries up to this many SHA-256 hashes (half of it at least). */
     captcha: { maxNumber: env.CAPTCHA_MAX_NUMBER },
     /** Per user; 0 turns a limit off (null). */
@@ -129,6 +154,15 @@ function buildConfig(env: z.infer<typeof envSchema>) {
       ratePerMinute: env.UPLOAD_RATE_LIMIT || null,
     },
     identity: buildIdentityConfig(env),
+    credits: {
+      signupCredits: env.SIGNUP_CREDITS,
+      free: { monthlyCredits: env.FREE_MONTHLY_CREDITS, maxMegapixels: env.FREE_MAX_MEGAPIXELS, maxConcurrentGenerations: env.FREE_MAX_CONCURRENT },
+      apiKeyMaxConcurrent: env.API_KEY_MAX_CONCURRENT,
+    },
+    billing: {
+      file: env.BILLING_FILE ? path.resolve(env.BILLING_FILE) : null,
+      stripe: buildStripeConfig(env),
+    },
     webDistDir: env.WEB_DIST_DIR ? path.resolve(env.WEB_DIST_DIR) : path.resolve(import.meta.dirname, '../../web/dist'),
   };
 }
@@ -152,6 +186,24 @@ function buildIdentityConfig(env: z.infer<typeof envSchema>) {
   };
 }
 export type IdentityConfig = ReturnType<typeof buildIdentityConfig>;
+
+/** Payments are on only with a secret key; webhooks need at least one signing secret (several during a rotation). */
+function buildStripeConfig(env: z.infer<typeof envSchema>) {
+  if (!env.STRIPE_SECRET_KEY) {
+    if (env.STRIPE_WEBHOOK_SECRET) throw new Error('Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: set STRIPE_SECRET_KEY too (payments are off without it)');
+    return null;
+  }
+  const secrets = (env.STRIPE_WEBHOOK_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) throw new Error('Invalid configuration:\n  STRIPE_WEBHOOK_SECRET: required with STRIPE_SECRET_KEY (the whsec_… signing secret of your webhook endpoint; comma-separate old and new during a rotation)');
+  const api = env.STRIPE_API_URL ? new URL(env.STRIPE_API_URL) : null;
+  return {
+    secretKey: env.STRIPE_SECRET_KEY,
+    webhookSecrets: secrets,
+    /** Another Stripe-compatible API (a local mock or proxy); default api.stripe.com. */
+    api: api ? { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)), protocol: api.protocol === 'https:' ? ('https' as const) : ('http' as const) } : null,
+  };
+}
+export type StripeConfig = NonNullable<ReturnType<typeof buildStripeConfig>>;
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 

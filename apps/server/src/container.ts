@@ -45,6 +45,17 @@ import { createCollectionsService } from './modules/collections/collections.serv
 import { createZipExport } from './modules/collections/zip-export.ts';
 import { createMediaRepository } from './modules/media/media.repository.ts';
 import { createMediaService, purgeObjectsJob } from './modules/media/media.service.ts';
+import { createCreditsRepository } from './modules/credits/credits.repository.ts';
+import { createCreditsService } from './modules/credits/credits.service.ts';
+import { createCreditAdjustments } from './modules/credits/credits.admin.ts';
+import { reconcileLedger } from './modules/credits/credits.reconcile.ts';
+import { reconcileLedgerJob, sweepCreditsJob } from './modules/credits/credits.jobs.ts';
+import { createBillingRepository } from './modules/billing/billing.repository.ts';
+import { createBillingService } from './modules/billing/billing.service.ts';
+import { loadBillingFile } from './modules/billing/billing.catalogue.ts';
+import { processStripeEventJob, reconcileBillingJob } from './modules/billing/billing.jobs.ts';
+import { createStripeGateway } from './adapters/stripe/stripe-gateway.ts';
+import { publishCreditsChanged } from './events/event-hub.ts';
 
 export interface ContainerOptions {
   logger: Logger;
@@ -96,7 +107,12 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const authSecret = loadAuthSecret(config.authSecret, config.secretsDir);
   // After 5 failures a password sign-in also needs a solved proof-of-work challenge (SEC-3); its HMAC keys derive from the auth secret.
   const signInCaptcha = createSignInCaptcha({ db, clock, authSecret, maxNumber: config.captcha.maxNumber });
-  const auth = createAuth({ db, baseURL: config.publicUrl, secret: authSecret, isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email) });
+  const auth = createAuth({ db, baseURL: config.publicUrl, secret: authSecret, isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email), audit: { record: (entry) => audit.record(entry) },
+    // Sign-up credits, once per account (`credits` is wired below, before any request).
+    onUserCreated: async (userId) => {
+      if (config.credits.signupCredits > 0) await credits.grant({ userId, amount: config.credits.signupCredits, kind: 'signup_grant', key: `signup:${userId}` });
+    },
+  });
   const profiles = createProfileService({ db, storage, imaging });
   const apiKeys = createApiKeyService({ repository: createApiKeysRepository(db), clock });
   const audit = createAuditLog({ repository: createAuditRepository(db), db });
@@ -117,7 +133,49 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const collectionsRepository = createCollectionsRepository(db);
   const collections = createCollectionsService({ db, repository: collectionsRepository });
   const zipExport = createZipExport({ db, media, logger });
-  const generations = createGenerationService({ db, repository: generationsRepository, catalogue, media, references, collections: collectionsRepository, jobs });
+  // Credits and billing. The ledger asks billing for the monthly allowance (free tier vs plan); billing grants through the ledger.
+  const creditsRepository = createCreditsRepository(db);
+  const credits = createCreditsService({
+    db,
+    repository: creditsRepository,
+    clock,
+    logger,
+    monthlyAllowance: (trx, userId) => billing.monthlyAllowance(trx, userId),
+    publishChanged: publishCreditsChanged,
+  });
+  const billing = createBillingService({
+    db,
+    repository: createBillingRepository(db),
+    catalogue: loadBillingFile(config.billing.file),
+    free: config.credits.free,
+    stripe: config.billing.stripe ? createStripeGateway(config.billing.stripe) : null,
+    credits,
+    jobs,
+    audit,
+    clock,
+    logger,
+    publicUrl: config.publicUrl,
+  });
+  const creditAdjustments = createCreditAdjustments({ db, credits, audit });
+  const profileOf = async (userId: string) => {
+    const user = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', userId).executeTakeFirst();
+    if (!user) throw new Error(`user ${userId} vanished`);
+    return user;
+  };
+  const holdGraceSeconds = 600; // LED-7: a hold lives for the generation's deadline plus 10 minutes
+  const generations = createGenerationService({
+    db,
+    repository: generationsRepository,
+    catalogue,
+    media,
+    references,
+    collections: collectionsRepository,
+    jobs,
+    credits,
+    limitsFor: (ex, userId) => billing.limitsFor(ex, userId),
+    apiKeyMaxConcurrent: config.credits.apiKeyMaxConcurrent,
+    holdTtlSeconds: (model) => (model.deadline_seconds ?? config.jobs.generationDeadlineSeconds) + holdGraceSeconds,
+  });
   const runner = createGenerationRunner({
     db,
     repository: generationsRepository,
@@ -125,6 +183,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     engines,
     breakers,
     media,
+    credits,
     jobs,
     events,
     loadReferences,
@@ -142,6 +201,13 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   jobs.register(runGenerationJob, ({ generationId }) => runner.run(generationId));
   jobs.register(sweepGenerationsJob, async () => void (await runner.sweep()));
   jobs.register(purgeObjectsJob, ({ keys }) => media.purgeObjects(keys));
+  jobs.register(sweepCreditsJob, async () => {
+    await credits.expireAll();
+    await credits.sweepHolds((ids) => generationsRepository.systemStatuses(ids));
+  });
+  jobs.register(reconcileLedgerJob, async () => void (await reconcileLedger({ repository: creditsRepository, logger })));
+  jobs.register(processStripeEventJob, ({ eventId }) => billing.processEvent(eventId));
+  jobs.register(reconcileBillingJob, async () => void (await billing.reconcile()));
 
   return {
     config,
@@ -167,6 +233,10 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     generationsRepository,
     media,
     generations,
+    credits,
+    creditAdjustments,
+    billing,
+    profileOf,
     collections,
     collectionsRepository,
     zipExport,

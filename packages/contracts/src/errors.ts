@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
    * carries different content, and 428 means "make the request conditional" (If-Match) to HTTP clients.
    */
   captcha_required: 403,
+  /** The request is beyond what the user's plan allows (e.g. output size); `details` names the limit and the plan that allows more. */
+  plan_limit: 403,
   not_found: 404,
   idempotency_conflict: 409,
   invalid_state: 409,
@@ -37,6 +39,8 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** Too many generations queued or running at once for the plan (or the API key); `details` says the limit and how to raise it. */
+  concurrency_limit: 429,
   internal: 500,
   service_unavailable: 503,
 } as const;

@@ -12,3 +12,5 @@ export * from './prompting.ts';
 export * from './identity.ts';
 export * from './security.ts';
 export * from './captcha.ts';
+export * from './credits.ts';
+export * from './billing.ts';

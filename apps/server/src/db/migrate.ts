@@ -8,7 +8,10 @@ import * as m0005 from './migrations/0005_reference_kits.ts';
 import * as m0006 from './migrations/0006_identity.ts';
 import * as m0007 from './migrations/0007_two_factor_sessions.ts';
 import * as m0008 from './migrations/0008_staff_roles_audit_api_keys.ts';
+import * as m0009 from './migrations/0009_session_country.ts';
 import * as m0010 from './migrations/0010_captcha_redemptions.ts';
+import * as m0011 from './migrations/0011_credits_ledger.ts';
+import * as m0012 from './migrations/0012_billing.ts';
 
 /** The explicit, ordered list of migrations. Add new ones here as NNNN_name.ts. */
 export const migrations: Record<string, Migration> = {
@@ -20,7 +23,10 @@ export const migrations: Record<string, Migration> = {
   '0006_identity': m0006,
   '0007_two_factor_sessions': m0007,
   '0008_staff_roles_audit_api_keys': m0008,
+  '0009_session_country': m0009,
   '0010_captcha_redemptions': m0010,
+  '0011_credits_ledger': m0011,
+  '0012_billing': m0012,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

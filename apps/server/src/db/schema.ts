@@ -33,6 +33,8 @@ export interface SessionsTable {
   updated_at: UpdatedAt;
   /** Last password or TOTP re-entry in this session (migration 0007); null means only the sign-in. */
   reauthenticated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** ISO country from the trusted proxy's header, at creation and with last seen (migration 0009); null when unknown. */
+  country: ColumnType<string | null, string | null | undefined, string | null>;
 }
 export interface AccountsTable {
   id: string;
@@ -207,6 +209,18 @@ export interface DB {
   auth_throttle: AuthThrottleTable;
   auth_ip_attempts: AuthIpAttemptsTable;
   captcha_redemptions: CaptchaRedemptionsTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transactions: LedgerTransactionsTable;
+  ledger_postings: LedgerPostingsTable;
+  credit_lots: CreditLotsTable;
+  credit_holds: CreditHoldsTable;
+  credit_hold_lots: CreditHoldLotsTable;
+  ledger_reconciliations: LedgerReconciliationsTable;
+  billing_customers: BillingCustomersTable;
+  stripe_events: StripeEventsTable;
+  subscriptions: SubscriptionsTable;
+  credit_purchases: CreditPurchasesTable;
+  billing_disputes: BillingDisputesTable;
 }
 
 export type UploadRow = Selectable<UploadsTable>;
@@ -284,4 +298,120 @@ export interface AuthIpAttemptsTable {
 export interface CaptchaRedemptionsTable {
   signature: string;
   expires_at: Date;
+}
+
+// Migration 0011: the credits ledger (modules/credits). int8 arrives as a JS number on both backends
+// (db/client.ts); sums are cast back to bigint in SQL, since sum(bigint) is numeric.
+export type LedgerAccountKind = 'available' | 'held' | 'disputed' | 'grants' | 'purchases' | 'consumed' | 'expired' | 'dispute_loss';
+export interface LedgerAccountsTable {
+  id: string;
+  user_id: string | null;
+  kind: LedgerAccountKind;
+  balance: ColumnType<number, number | undefined, number>;
+}
+/** Append-only (triggers refuse UPDATE, DELETE, TRUNCATE). */
+export interface LedgerTransactionsTable {
+  id: string;
+  idempotency_key: string;
+  kind: string;
+  user_id: string | null;
+  generation_id: string | null;
+  reference: string | null;
+  actor_id: string | null;
+  reason: string | null;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: CreatedAt;
+}
+export interface LedgerPostingsTable {
+  id: Generated<number>;
+  transaction_id: string;
+  account_id: string;
+  amount: number;
+}
+export interface CreditLotsTable {
+  id: string;
+  user_id: string;
+  transaction_id: string;
+  source: string;
+  granted: number;
+  remaining: number;
+  expires_at: Date | null;
+  created_at: CreatedAt;
+}
+export interface CreditHoldsTable {
+  generation_id: string;
+  user_id: string;
+  amount: number;
+  state: 'held' | 'captured' | 'released';
+  api_key_id: string | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+  settled_at: Date | null;
+}
+export interface CreditHoldLotsTable {
+  generation_id: string;
+  lot_id: string;
+  amount: number;
+}
+export interface LedgerReconciliationsTable {
+  id: string;
+  at: CreatedAt;
+  ok: boolean;
+  checked_accounts: number;
+  problems: ColumnType<unknown[], string | undefined, never>;
+}
+
+// Migration 0012: payments through Stripe (modules/billing).
+export interface BillingCustomersTable {
+  user_id: string;
+  stripe_customer_id: string;
+  flagged_at: Date | null;
+  flag_reason: string | null;
+  created_at: CreatedAt;
+}
+export interface StripeEventsTable {
+  id: string;
+  type: string;
+  object_id: string | null;
+  stripe_created: Date;
+  received_at: CreatedAt;
+  processed_at: Date | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  source: ColumnType<'webhook' | 'reconciliation', 'webhook' | 'reconciliation' | undefined, never>;
+}
+export interface SubscriptionsTable {
+  id: string;
+  user_id: string;
+  plan_id: string;
+  status: string;
+  current_period_end: Date | null;
+  cancel_at_period_end: boolean;
+  updated_at: UpdatedAt;
+}
+export interface CreditPurchasesTable {
+  id: string;
+  user_id: string;
+  kind: 'pack' | 'plan';
+  item_id: string;
+  item_name: string;
+  credits: number;
+  amount: number;
+  currency: string;
+  status: string;
+  payment_intent: string | null;
+  charge: string | null;
+  receipt_url: string | null;
+  stripe_object: string;
+  created_at: CreatedAt;
+}
+export interface BillingDisputesTable {
+  id: string;
+  user_id: string;
+  purchase_id: string;
+  credits: number;
+  frozen: number;
+  status: string;
+  created_at: CreatedAt;
+  closed_at: Date | null;
 }

@@ -19,6 +19,12 @@ export async function publishGenerationChanged(trx: Transaction<DB>, event: Gene
   await sql`select pg_notify(${CHANNEL}, ${JSON.stringify(event)})`.execute(trx);
 }
 
+/** A user's credits changed (a grant, a hold, a charge, a purchase…): their open pages refresh the balance. */
+const CREDITS_CHANNEL = 'atelier_credits';
+export async function publishCreditsChanged(trx: Transaction<DB>, userId: string): Promise<void> {
+  await sql`select pg_notify(${CREDITS_CHANNEL}, ${userId})`.execute(trx);
+}
+
 /**
  * Wakes whichever worker is waiting on a generation's engine (an engine webhook arrived, on any API
  * node), so it polls now instead of at its next back-off step.
@@ -32,6 +38,8 @@ export interface EventHub {
   subscribe(userId: string, listener: (event: GenerationChanged) => void): () => void;
   /** Every event, for in-process consumers such as benchmarks and the job runner's cancel watch. */
   subscribeAll(listener: (event: GenerationChanged) => void): () => void;
+  /** The user's credits changed (coalesced per NOTIFY; the listener reads the balance itself). */
+  subscribeCredits(userId: string, listener: () => void): () => void;
   /** Sleeps up to `ms`; resolves early (true) when the generation's engine wake arrives. */
   sleepUnlessWoken(generationId: string, ms: number): Promise<boolean>;
   /** Wakes this process's sleeper on a generation (an engine pushed an update to this worker). */
@@ -43,6 +51,7 @@ export interface EventHub {
 export function createEventHub(database: Database, logger: Logger): EventHub {
   const byUser = new Map<string, Set<(event: GenerationChanged) => void>>();
   const all = new Set<(event: GenerationChanged) => void>();
+  const creditListeners = new Map<string, Set<() => void>>();
   const sleepers = new Map<string, Set<() => void>>();
   /**
    * Wakes that arrived while nobody slept on the generation (the worker was polling or writing its
@@ -78,6 +87,15 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
         if (set.size === 0) byUser.delete(userId);
       };
     },
+    subscribeCredits(userId, listener) {
+      const set = creditListeners.get(userId) ?? new Set();
+      set.add(listener);
+      creditListeners.set(userId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) creditListeners.delete(userId);
+      };
+    },
     subscribeAll(listener) {
       all.add(listener);
       return () => all.delete(listener);
@@ -105,6 +123,9 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
       unlisten = [
         await database.listen(CHANNEL, dispatch),
         await database.listen(WAKE_CHANNEL, wake),
+        await database.listen(CREDITS_CHANNEL, (userId) => {
+          for (const listener of creditListeners.get(userId) ?? []) listener();
+        }),
       ];
     },
     async stop() {

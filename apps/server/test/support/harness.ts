@@ -106,7 +106,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-test-'));
   const database = opts.database ?? (await createTestDatabase());
-  const env = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://localhost:3000', ...database.env, ...opts.env };
+  // Tests that are not about credits or limits get plenty of both; the credits tests set their own.
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', PUBLIC_URL: 'http://localhost:3000', SIGNUP_CREDITS: '100000', FREE_MAX_CONCURRENT: '1000', ...database.env, ...opts.env };
   // A test that brings its own data directory (and so its own embedded database) keeps it.
   const config = opts.env?.DATA_DIR ? loadConfig(env) : await withTemplate(loadConfig(env));
   const container = await createContainer(config, { logger: createLogger(opts.logs ? 'info' : config.logLevel, opts.logs), runner: { pollStartMs: 20, pollMaxMs: 100, ...opts.runner } });

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Db } from '#src/db/client.ts';
 import { loadOrCreateSecret } from '#src/adapters/kms/local-kms.ts';
 import { identityOptions, type IdentityDeps } from './identity.ts';
+import { noteRefusalReason, refusalAuditPlugin, withRefusalNotes } from './auth-refusals.ts';
 import { securityPlugin, twoFactorPlugin, type SecurityPluginDeps } from './security.plugin.ts';
 
 /**
@@ -21,7 +22,7 @@ export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
 
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
-export function authOptions(deps: { db: Db; baseURL: string; secret: string; isHttps: boolean; logger?: Logger } & IdentityDeps & Partial<Omit<SecurityPluginDeps, 'db'>>): BetterAuthOptions {
+export function authOptions(deps: { db: Db; onUserCreated?: ((userId: string) => Promise<void>) | undefined; baseURL: string; secret: string; isHttps: boolean; logger?: Logger } & IdentityDeps & Partial<Omit<SecurityPluginDeps, 'db'>>): BetterAuthOptions {
   const identity = identityOptions(deps);
   return {
     appName: 'Atelier',
@@ -31,7 +32,14 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
     database: { db: deps.db, type: 'postgres' },
     telemetry: { enabled: false },
     // Into our structured logs; the extra arguments (which can hold emails) are left out.
-    logger: { level: 'warn', log: (level, message) => deps.logger?.[level]({ component: 'auth' }, message) },
+    logger: {
+      level: 'warn',
+      log: (level, message) => {
+        // The one place better-auth says an ID token failed its signature, audience or nonce check.
+        if (message.includes('id_token failed verification')) noteRefusalReason('id_token_rejected');
+        deps.logger?.[level]({ component: 'auth' }, message);
+      },
+    },
     trustedOrigins: [deps.baseURL],
     // Rate limits are ours (http/rate-limit.ts), shared with the rest of the API.
     rateLimit: { enabled: false },
@@ -58,12 +66,14 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
     // Third-party sign-in, verification, reset, magic links, age gate, password policy: see identity.ts.
     socialProviders: identity.socialProviders,
     // 2FA, TOTP replay, password change signs out others, session timeouts: see security.plugin.ts.
-    plugins: [...identity.plugins, twoFactorPlugin(), securityPlugin({ db: deps.db, guard: deps.guard, unlockSignIn: deps.unlockSignIn })],
+    // Refused links, OAuth callbacks and second-factor codes are audit events: see auth-refusals.ts.
+    plugins: [...identity.plugins, twoFactorPlugin(), securityPlugin({ db: deps.db, guard: deps.guard, unlockSignIn: deps.unlockSignIn, audit: deps.audit, logger: deps.logger }), refusalAuditPlugin({ audit: deps.audit, logger: deps.logger })],
     // Our /api/me/sessions lists and revokes sessions without handing session tokens to page scripts.
     disabledPaths: ['/list-sessions', '/revoke-session'],
     emailVerification: identity.emailVerification,
     hooks: { before: identity.beforeHook },
-    databaseHooks: identity.databaseHooks,
+    // Sign-up credits (issue 6) are granted once the user row exists, by whoever wires `onUserCreated`.
+    databaseHooks: { ...identity.databaseHooks, user: { create: { after: async (user: { id: string }) => void (await deps.onUserCreated?.(user.id)) } } },
     // OAuth callback failures land on the sign-in page with ?error=<code>.
     onAPIError: { errorURL: `${deps.baseURL}/sign-in` },
     account: {
@@ -95,7 +105,10 @@ export function authOptions(deps: { db: Db; baseURL: string; secret: string; isH
 }
 
 export function createAuth(deps: Parameters<typeof authOptions>[0]) {
-  return betterAuth(authOptions(deps));
+  const auth = betterAuth(authOptions(deps));
+  const { handler } = auth;
+  // Each HTTP request gets its own notes on why a step was refused (auth-refusals.ts).
+  return Object.assign(auth, { handler: (request: Request) => withRefusalNotes(() => handler(request)) });
 }
 export type Auth = ReturnType<typeof createAuth>;
 

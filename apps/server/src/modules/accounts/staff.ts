@@ -16,6 +16,7 @@ export const STAFF_PERMISSIONS = [
   'catalogue.write',
   'users.read',
   'billing.read',
+  'credits.adjust',
   'content.read',
   'moderation.review',
   'audit.read',
@@ -26,7 +27,7 @@ export type StaffPermission = (typeof STAFF_PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<StaffRole, readonly StaffPermission[]> = {
   owner: STAFF_PERMISSIONS,
-  admin: ['engines.read', 'catalogue.write', 'users.read', 'billing.read', 'content.read', 'audit.read', 'staff.read'],
+  admin: ['engines.read', 'catalogue.write', 'users.read', 'billing.read', 'credits.adjust', 'content.read', 'audit.read', 'staff.read'],
   support: ['users.read', 'billing.read'],
   moderator: ['content.read', 'moderation.review'],
 };

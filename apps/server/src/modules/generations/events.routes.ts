@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { GenerationEvent } from '@atelier/contracts';
+import type { CreditBalance, GenerationEvent } from '@atelier/contracts';
 import type { EventHub } from '#src/events/event-hub.ts';
 import { requireActor } from '#src/http/context.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
@@ -13,7 +13,7 @@ const HEARTBEAT_MS = 25_000;
  * Server-Sent Events for the studio: every change to one of the user's generations is pushed as
  * `event: generation.updated`. A deleted generation is pushed as `generation.deleted` with its id.
  */
-export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub; generations: GenerationService; catalogue: Catalogue }) {
+export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub; generations: GenerationService; catalogue: Catalogue; balanceOf: (userId: string) => Promise<CreditBalance> }) {
   // Open streams never finish on their own; end them at shutdown so closing the server does not wait on them.
   const open = new Set<{ end(): void }>();
   app.addHook('preClose', async () => {
@@ -46,12 +46,27 @@ export function registerEventRoutes(app: FastifyInstance, deps: { hub: EventHub;
         }
       });
     });
+    // Balance changes (holds, charges, purchases landing from a webhook) as `credits.updated`; a burst sends the latest once.
+    let creditsPending = false;
+    const unsubscribeCredits = deps.hub.subscribeCredits(userId, () => {
+      if (creditsPending) return;
+      creditsPending = true;
+      chain = chain.then(async () => {
+        creditsPending = false;
+        try {
+          res.write(`event: credits.updated\ndata: ${JSON.stringify(await deps.balanceOf(userId))}\n\n`);
+        } catch (error) {
+          request.log.warn({ err: error }, 'could not push a credits event');
+        }
+      });
+    });
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     open.add(res);
     const close = () => {
       open.delete(res);
       clearInterval(heartbeat);
       unsubscribe();
+      unsubscribeCredits();
     };
     request.raw.on('close', close);
     res.on('error', close);

@@ -10,6 +10,7 @@ import type { JobQueue } from '#src/jobs/queue.ts';
 import type { Clock } from '#src/lib/clock.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
 import type { MediaService } from '#src/modules/media/media.service.ts';
+import type { CreditsService } from '#src/modules/credits/credits.service.ts';
 import { runGenerationJob } from './generations.jobs.ts';
 import type { GenerationsRepository } from './generations.repository.ts';
 import { backoffMs, takesOriginalReferences } from './generation.rules.ts';
@@ -46,6 +47,8 @@ export function createGenerationRunner(deps: {
   engines: ReadonlyMap<EngineId, ImageEngine>;
   breakers: RouteBreakers;
   media: Pick<MediaService, 'storeOutput' | 'record' | 'discard'>;
+  /** The generation's held price: captured when it succeeds, released when it ends any other way. */
+  credits: Pick<CreditsService, 'capture' | 'release'>;
   jobs: JobQueue;
   events: Pick<EventHub, 'sleepUnlessWoken' | 'wakeLocal'>;
   /** Loads a generation's reference images (decrypted, sized for engines unless `original`), in order. */
@@ -77,9 +80,12 @@ export function createGenerationRunner(deps: {
 
   const finish = async (gen: GenerationRow, status: 'failed' | 'blocked', code: FailureCode, detail: string | null) => {
     await db.transaction().execute(async (trx) => {
-      // Credits seam: release the hold here (issue 6). The user is never charged for nothing.
       const row = await repository.systemFinish(trx, gen.id, status, code, detail);
-      if (row) await publishGenerationChanged(trx, { generationId: gen.id, userId: gen.user_id });
+      if (row) {
+        // The user is never charged for nothing: the hold goes back in the same transaction.
+        await deps.credits.release(trx, gen.id, status);
+        await publishGenerationChanged(trx, { generationId: gen.id, userId: gen.user_id });
+      }
     });
     logger.info({ generationId: gen.id, status, code, engine: gen.engine }, 'generation ended');
   };
@@ -174,7 +180,7 @@ export function createGenerationRunner(deps: {
       const row = await repository.systemSucceed(trx, gen.id, status.result.seed);
       if (!row) return false;
       await media.record(trx, image);
-      // Credits seam: capture the hold here (issue 6).
+      await deps.credits.capture(trx, gen.id);
       await publishGenerationChanged(trx, { generationId: gen.id, userId: gen.user_id });
       return true;
     });

@@ -282,6 +282,19 @@ export function createGenerationsRepository(db: Db) {
         .execute();
     },
 
+    /** Generations queued or running for a user (admission limits; a partial index keeps it cheap). */
+    async countUnfinished(ex: Executor, userId: string): Promise<number> {
+      const r = await ex.selectFrom('generations').select(sql<number>`count(*)::int`.as('n')).where('user_id', '=', userId).where('status', 'in', ['queued', 'running']).executeTakeFirstOrThrow();
+      return r.n;
+    },
+
+    /** Current status of each generation that still exists (for settling credit holds). */
+    async systemStatuses(ids: readonly string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('generations').select(['id', 'status']).where('id', 'in', ids).execute();
+      return new Map(rows.map((r) => [r.id, r.status]));
+    },
+
     /** Lets a newly started single process take over every lease held by its dead predecessor. */
     async systemExpireLeases(): Promise<number> {
       const r = await db.updateTable('generations').set({ lease_until: null }).where('status', '=', 'running').executeTakeFirst();

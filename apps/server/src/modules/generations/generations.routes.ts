@@ -15,6 +15,7 @@ import {
   updateGenerationSchema,
 } from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
+import { velocityLimits } from '#src/http/velocity.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
 import type { Catalogue } from '#src/modules/catalogue/catalogue.ts';
 import { presentGeneration } from './generations.presenter.ts';
@@ -22,7 +23,15 @@ import type { GenerationService, GenerationWithImages } from './generations.serv
 
 const idempotencyHeaders = z.object({ 'idempotency-key': z.string().optional() }).passthrough();
 
-export function registerGenerationRoutes(app: FastifyInstance, deps: { generations: GenerationService; catalogue: Catalogue; surface: ApiSurface; createRateLimit: number }) {
+/** New generations per account and per network address, one count shared by the studio and the API. */
+export function generationVelocityLimits(app: FastifyInstance, limits: { perAccountPerMinute: number; perIpPerMinute: number }) {
+  return velocityLimits(app, [
+    { what: 'new generations', max: limits.perAccountPerMinute, windowSeconds: 60, per: 'account', howToRaise: 'ask the operator to raise RATE_LIMIT_GENERATIONS_PER_MINUTE' },
+    { what: 'new generations', max: limits.perIpPerMinute, windowSeconds: 60, per: 'ip', howToRaise: '' },
+  ]);
+}
+
+export function registerGenerationRoutes(app: FastifyInstance, deps: { generations: GenerationService; catalogue: Catalogue; surface: ApiSurface; createLimits: ReturnType<typeof generationVelocityLimits> }) {
   const { prefix, auth, tags } = deps.surface;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const present = (g: GenerationWithImages) => presentGeneration(g, { catalogue: deps.catalogue, basePath: prefix });
@@ -30,7 +39,8 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
   r.post(
     `${prefix}/generations`,
     {
-      config: { auth, scope: 'generate', rateLimit: { max: deps.createRateLimit, timeWindow: '1 minute' } },
+      config: { auth, scope: 'generate' },
+      preHandler: deps.createLimits,
       schema: {
         tags,
         summary: 'Create a generation',
@@ -42,7 +52,7 @@ export function registerGenerationRoutes(app: FastifyInstance, deps: { generatio
     },
     async (request, reply) => {
       const actor = requireActor(request.actor);
-      const { generation, batch, replayed } = await deps.generations.create(actor.userId, request.body, request.headers['idempotency-key']);
+      const { generation, batch, replayed } = await deps.generations.create(actor.userId, request.body, request.headers['idempotency-key'], { apiKeyId: actor.kind === 'apiKey' ? actor.keyId : null });
       return reply.status(replayed ? 200 : 202).send({ ...present(generation), batch });
     },
   );

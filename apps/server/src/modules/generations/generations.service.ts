@@ -1,5 +1,8 @@
-import { quoteCredits, type Quote, boundEnd, boundStart, type BulkGenerationsInput, type CreateGenerationInput, type FieldError, type ListGenerationsQuery, type Workflow } from '@atelier/contracts';
+import { MEGAPIXEL, quoteCredits, type PlanLimits, type Quote, boundEnd, boundStart, type BulkGenerationsInput, type CreateGenerationInput, type FieldError, type ListGenerationsQuery, type Workflow } from '@atelier/contracts';
+import type { Transaction } from 'kysely';
 import type { Db } from '#src/db/client.ts';
+import type { DB } from '#src/db/schema.ts';
+import type { CreditsService } from '#src/modules/credits/credits.service.ts';
 import type { GenerationRow, ImageRow } from '#src/db/schema.ts';
 import { publishEngineWake, publishGenerationChanged } from '#src/events/event-hub.ts';
 import type { JobQueue } from '#src/jobs/queue.ts';
@@ -39,6 +42,12 @@ export function createGenerationService(deps: {
   references: ReferencesRepository;
   collections: Pick<CollectionsRepository, 'collectionIdsFor' | 'owns' | 'addItems' | 'removeItems'>;
   jobs: JobQueue;
+  /** Admission: the price is reserved and the plan's limits are checked in the transaction that inserts the generations. */
+  credits: Pick<CreditsService, 'reserve' | 'release' | 'lockForAdmission' | 'countOpenHoldsForKey'>;
+  limitsFor: (ex: Db | Transaction<DB>, userId: string) => Promise<PlanLimits & { planName: string }>;
+  apiKeyMaxConcurrent: number;
+  /** How long a generation of this model may take before its hold is settled by the sweeper (deadline + grace). */
+  holdTtlSeconds: (model: CatalogueEntry) => number;
 }) {
   const { db, repository, catalogue, media, jobs } = deps;
 
@@ -85,13 +94,46 @@ export function createGenerationService(deps: {
     return existing;
   };
 
+  /** The plan's largest output (the free tier's too): refused with the limit and what allows more. */
+  const assertWithinPlan = async (userId: string, size: { width: number; height: number }, modelLabel: string) => {
+    const limits = await deps.limitsFor(db, userId);
+    const mp = Math.ceil((size.width * size.height) / MEGAPIXEL);
+    if (mp > limits.max_megapixels) {
+      throw new AppError('plan_limit', `Your ${limits.planName} plan makes images up to ${limits.max_megapixels} MP; this ${modelLabel} request is ${mp} MP (${size.width}×${size.height}). Choose a smaller size, or upgrade your plan on the Billing page.`, {
+        details: { limit: 'max_megapixels', allowed: limits.max_megapixels, requested: mp, plan: limits.planName, how_to_raise: 'upgrade your plan (Billing)' },
+        fields: [{ path: 'width', message: `at most ${limits.max_megapixels} MP on the ${limits.planName} plan` }],
+      });
+    }
+  };
+
+  /** Generations in flight at once, per plan and per API key (SEC-15); checked under the admission lock so it is exact. */
+  const assertConcurrency = async (trx: Transaction<DB>, userId: string, apiKeyId: string | null, adding: number) => {
+    const limits = await deps.limitsFor(trx, userId);
+    const active = await repository.countUnfinished(trx, userId);
+    if (active + adding > limits.max_concurrent_generations) {
+      throw new AppError(
+        'concurrency_limit',
+        `You have ${active} generation${active === 1 ? '' : 's'} queued or running; your ${limits.planName} plan allows ${limits.max_concurrent_generations} at once${adding > 1 ? ` and this request adds ${adding}` : ''}. Try again when one finishes, or upgrade your plan for more.`,
+        { details: { limit: 'max_concurrent_generations', allowed: limits.max_concurrent_generations, active, requested: adding, plan: limits.planName, resets: 'when one of your generations finishes', how_to_raise: 'upgrade your plan (Billing)' } },
+      );
+    }
+    if (apiKeyId) {
+      const open = await deps.credits.countOpenHoldsForKey(trx, apiKeyId);
+      if (open + adding > deps.apiKeyMaxConcurrent) {
+        throw new AppError('concurrency_limit', `This API key has ${open} generations in flight; a key may have ${deps.apiKeyMaxConcurrent} at once. Wait for one to finish, or use another key.`, {
+          details: { limit: 'api_key_max_concurrent', allowed: deps.apiKeyMaxConcurrent, active: open, requested: adding, resets: 'when one of this key’s generations finishes', how_to_raise: 'ask the operator (API_KEY_MAX_CONCURRENT)' },
+        });
+      }
+    }
+  };
+
   return {
     /**
      * Validates against the model's capabilities, then in ONE transaction inserts the generation as
      * queued and enqueues its job (and, later, reserves credits and records the safety verdict).
      * The same Idempotency-Key with the same body returns the first generation; with another body, 409.
      */
-    async create(userId: string, input: CreateGenerationInput, rawIdempotencyKey?: string): Promise<{ generation: GenerationWithImages; batch: string[]; replayed: boolean }> {
+    async create(userId: string, input: CreateGenerationInput, rawIdempotencyKey?: string, opts: { apiKeyId?: string | null } = {}): Promise<{ generation: GenerationWithImages; batch: string[]; replayed: boolean }> {
       const idempotencyKey = validateIdempotencyKey(rawIdempotencyKey);
       const model = catalogue.get(input.model);
       if (!model) {
@@ -114,11 +156,19 @@ export function createGenerationService(deps: {
         if (existing) return replayOf(existing);
       }
 
+      const quote = quoteCredits(model, { width: resolved.width, height: resolved.height, references: inputs.references.length, count });
+      // Upscalers make large images by design; the plan's size limit is for generating.
+      if (model.upscale_factor === undefined) await assertWithinPlan(userId, resolved, model.label);
+      const apiKeyId = opts.apiKeyId ?? null;
+
       // Variations: one generation each, seeds consecutive from the given (or a random) seed.
       const baseSeed = input.seed ?? (count > 1 ? crypto.getRandomValues(new Uint32Array(1))[0]! : null);
       const batchId = count > 1 ? newId() : null;
       const workflow = workflowOf(model, inputs.references.length);
       const inserted = await db.transaction().execute(async (trx) => {
+        // Under the user's credits lock, so concurrent requests see each other's generations and holds.
+        await deps.credits.lockForAdmission(trx, userId);
+        await assertConcurrency(trx, userId, apiKeyId, count);
         const rows: GenerationRow[] = [];
         for (let i = 0; i < count; i++) {
           const row = await repository.insert(trx, {
@@ -147,19 +197,21 @@ export function createGenerationService(deps: {
             lease_until: null,
             error_code: null,
             error_detail: null,
-            cost_credits: null,
+            cost_credits: quote.per_image,
             parent_id: inputs.parentId,
             workflow,
             batch_id: batchId,
           });
           if (!row) return undefined;
           await deps.references.insert(trx, row.id, inputs.references);
-          // Seams for later issues, inside this same transaction: safety screening of the prompt, and the
-          // credits hold (reserve now, capture on success, release on failure/cancel).
+          // Seam for a later issue, inside this same transaction: safety screening of the prompt.
           await jobs.enqueue(runGenerationJob, { generationId: row.id }, { trx });
           await publishGenerationChanged(trx, { generationId: row.id, userId });
           rows.push(row);
         }
+        // The price, held until the generation ends (captured on success, released otherwise); too few credits rolls it all back.
+        const expiresAt = new Date(Date.now() + deps.holdTtlSeconds(model) * 1000);
+        await deps.credits.reserve(trx, { userId, apiKeyId, expiresAt, holds: rows.map((r) => ({ generationId: r.id, amount: quote.per_image })) });
         return rows;
       });
       if (!inserted) {
@@ -238,7 +290,10 @@ export function createGenerationService(deps: {
             changed = [];
             for (const id of await repository.ownedIds(trx, userId, ids)) {
               await media.schedulePurgeForGeneration(trx, userId, id);
-              if (await repository.delete(trx, userId, id)) changed.push(id);
+              if (await repository.delete(trx, userId, id)) {
+                await deps.credits.release(trx, id, 'deleted');
+                changed.push(id);
+              }
             }
             break;
           }
@@ -268,7 +323,10 @@ export function createGenerationService(deps: {
     async cancel(userId: string, id: string): Promise<GenerationWithImages> {
       const canceled = await db.transaction().execute(async (trx) => {
         const row = await repository.cancel(trx, userId, id);
-        if (row) await publishGenerationChanged(trx, { generationId: id, userId });
+        if (row) {
+          await deps.credits.release(trx, id, 'canceled');
+          await publishGenerationChanged(trx, { generationId: id, userId });
+        }
         return row;
       });
       if (canceled) {
@@ -294,7 +352,10 @@ export function createGenerationService(deps: {
       const deleted = await db.transaction().execute(async (trx) => {
         await media.schedulePurgeForGeneration(trx, userId, id);
         const row = await repository.delete(trx, userId, id);
-        if (row) await publishGenerationChanged(trx, { generationId: id, userId });
+        if (row) {
+          await deps.credits.release(trx, id, 'deleted'); // a no-op once charged: only unfinished work is given back
+          await publishGenerationChanged(trx, { generationId: id, userId });
+        }
         return row;
       });
       if (!deleted) throw notFound('Generation');

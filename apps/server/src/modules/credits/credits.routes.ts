@@ -1,0 +1,80 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { accountSchema, creditBalanceSchema, creditTransactionListSchema, listCreditTransactionsQuerySchema, reconciliationSchema, staffCreditAdjustmentSchema } from '@atelier/contracts';
+import { requireActor } from '#src/http/context.ts';
+import type { ApiSurface } from '#src/http/surfaces.ts';
+import { AppError } from '#src/lib/errors.ts';
+import type { CreditAdjustments } from './credits.admin.ts';
+import { presentTransaction } from './credits.presenter.ts';
+import type { CreditsService } from './credits.service.ts';
+import type { BillingService } from '#src/modules/billing/billing.service.ts';
+
+const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('validation_failed', 'Invalid cursor', { fields: [{ path: 'cursor', message: 'not a cursor returned by this API' }] });
+  return id;
+}
+
+/** The account with its credits and plan, and the history of every credit movement — for the studio (/api) and the API (/v1). */
+export function registerCreditRoutes(app: FastifyInstance, deps: { credits: CreditsService; billing: Pick<BillingService, 'planSummary' | 'paymentsEnabled'>; profileOf: (userId: string) => Promise<{ id: string; email: string; name: string }>; surface: ApiSurface }) {
+  const { prefix, auth, tags } = deps.surface;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    `${prefix}/account`,
+    { config: { auth, scope: 'read' }, schema: { tags, summary: 'Your account, credits and plan', response: { 200: accountSchema } } },
+    async (request) => {
+      const { userId } = requireActor(request.actor);
+      const [profile, credits, plan] = await Promise.all([deps.profileOf(userId), deps.credits.balance(userId), deps.billing.planSummary(userId)]);
+      return { ...profile, credits, plan, payments_enabled: deps.billing.paymentsEnabled };
+    },
+  );
+
+  r.get(
+    `${prefix}/credits/transactions`,
+    {
+      config: { auth, scope: 'read' },
+      schema: { tags, summary: 'Credit movements, newest first', description: 'Grants, purchases, holds, charges, refunds for failed work and expiries, each with the generation or payment it belongs to. Keyset-paged with `cursor`.', querystring: listCreditTransactionsQuerySchema, response: { 200: creditTransactionListSchema } },
+    },
+    async (request) => {
+      const { userId } = requireActor(request.actor);
+      const rows = await deps.credits.repository.listTransactions(userId, { beforeId: request.query.cursor ? decodeCursor(request.query.cursor) : null, limit: request.query.limit + 1 });
+      const page = rows.slice(0, request.query.limit);
+      return { data: page.map(presentTransaction), next_cursor: rows.length > request.query.limit ? encodeCursor(page.at(-1)!.id) : null };
+    },
+  );
+}
+
+/** Staff: a user's credits, grants and claw-backs with a reason (audited), and the ledger's reconciliation status. */
+export function registerCreditAdminRoutes(app: FastifyInstance, deps: { credits: CreditsService; adjustments: CreditAdjustments }) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const userParams = z.object({ id: z.string().min(1).max(64) });
+
+  r.get(
+    '/api/admin/users/:id/credits',
+    { config: { auth: 'staff:billing.read', audit: { action: 'credits.viewed', targetType: 'user' } }, schema: { params: userParams, querystring: listCreditTransactionsQuerySchema, response: { 200: z.object({ balance: creditBalanceSchema, transactions: creditTransactionListSchema }) } } },
+    async (request) => {
+      const rows = await deps.credits.repository.listTransactions(request.params.id, { beforeId: request.query.cursor ? decodeCursor(request.query.cursor) : null, limit: request.query.limit + 1 });
+      const page = rows.slice(0, request.query.limit);
+      const balance = await deps.credits.peekBalance(request.params.id);
+      return { balance, transactions: { data: page.map(presentTransaction), next_cursor: rows.length > request.query.limit ? encodeCursor(page.at(-1)!.id) : null } };
+    },
+  );
+
+  r.post(
+    '/api/admin/users/:id/credits',
+    { config: { auth: 'staff:credits.adjust', audit: 'service' }, schema: { params: userParams, headers: z.object({ 'idempotency-key': z.string().min(8).max(128).optional() }).passthrough(), body: staffCreditAdjustmentSchema, response: { 200: creditBalanceSchema } } },
+    async (request) => {
+      const actor = requireActor(request.actor);
+      const key = `staff:${actor.userId}:${request.headers['idempotency-key'] ?? crypto.randomUUID()}`;
+      return deps.adjustments.adjust({ userId: request.params.id, amount: request.body.amount, reason: request.body.reason, actorId: actor.userId, actorIp: request.ip, key, expiresInDays: request.body.expires_in_days ?? null });
+    },
+  );
+
+  r.get('/api/admin/credits/reconciliation', { config: { auth: 'staff:billing.read', audit: { action: 'credits.reconciliation_viewed' } }, schema: { response: { 200: reconciliationSchema.nullable() } } }, async () => {
+    const row = await deps.credits.repository.latestReconciliation();
+    return row ? { id: row.id, at: row.at.toISOString(), ok: row.ok, checked_accounts: row.checked_accounts, problems: reconciliationSchema.shape.problems.parse(row.problems) } : null;
+  });
+}
