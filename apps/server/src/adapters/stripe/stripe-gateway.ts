@@ -26,6 +26,9 @@ export function createStripeGateway(config: StripeConfig) {
     /** The event, if the signature matches one of the secrets within the tolerance; null otherwise. */
     verifyEvent(rawBody: Buffer, signature: string | undefined): Stripe.Event | null {
       if (!signature) return null;
+      // The SDK refuses timestamps older than the tolerance but not ones from the future; T-PAY-1 wants both.
+      const timestamp = Number(/(?:^|,)t=(\d+)/.exec(signature)?.[1]);
+      if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > STRIPE_TOLERANCE_SECONDS) return null;
       for (const secret of config.webhookSecrets) {
         try {
           return stripe.webhooks.constructEvent(rawBody, signature, secret, STRIPE_TOLERANCE_SECONDS);
