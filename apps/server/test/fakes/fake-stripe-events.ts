@@ -142,7 +142,7 @@ export function createEventBus(store: Store, endpoint: { url: string; secret: st
     }),
     pending,
     failDeliveries: (n) => {
-      failBudget += n;
+      failBudget = n;
     },
     redeliver: async (eventId, opts = {}) => {
       const event = events.find((e) => e.id === eventId);

@@ -370,6 +370,11 @@ describe('fake Stripe: webhook delivery', () => {
     await fake.deliverPending();
     expect(types(receiver.events).slice(2)).toEqual(['payment_intent.created', 'charge.succeeded']);
     expect((await stripe.events.list({ delivery_success: false })).data).toEqual([]);
+
+    fake.failDeliveries(100);
+    fake.failDeliveries(0); // a new count replaces the old one
+    await paidCharge();
+    expect(receiver.events).toHaveLength(8);
   });
 
   test('redeliver the same event concurrently: the same event, verifiable each time', async () => {

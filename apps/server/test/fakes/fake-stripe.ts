@@ -68,7 +68,7 @@ export interface FakeStripe {
   deliverPending(opts?: { order?: DeliveryOrder; concurrently?: boolean }): Promise<void>;
   /** Events waiting for a successful delivery, oldest first. */
   pendingEvents(): Stripe.Event[];
-  /** The next n automatic delivery attempts are not made (recorded with status null). */
+  /** The next n automatic delivery attempts are not made (recorded with status null); replaces any earlier count, so 0 stops it. */
   failDeliveries(n: number): void;
   /** Sends the event again (`times`, one after another or all at once); returns the status codes (0 = no response). */
   redeliver(eventId: string, opts?: { times?: number; concurrently?: boolean }): Promise<number[]>;
