@@ -6,6 +6,7 @@ import type { ApiKeyService } from '#src/modules/accounts/api-keys.service.ts';
 import type { StaffService, StaffPermission } from '#src/modules/accounts/staff.ts';
 import type { SessionGuard } from '#src/modules/accounts/session-policy.ts';
 import type { SecurityService } from '#src/modules/accounts/security.service.ts';
+import type { AuditLog } from '#src/modules/audit/audit.service.ts';
 import type { ApiKeyScope } from '@atelier/contracts';
 import type { Actor, RouteAuth } from './context.ts';
 
@@ -32,6 +33,8 @@ declare module 'fastify' {
 export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: Pick<ApiKeyService, 'authenticate'>; staff: Pick<StaffService, 'access'>;
   /** Session timeouts and the 5-minute re-authentication rule (modules/accounts/session-policy.ts, security.service.ts). */
   sessions?: { guard: Pick<SessionGuard, 'check'>; security: Pick<SecurityService, 'assertRecentAuth'> };
+  /** Where refused staff requests are recorded (`staff.permission_denied`). */
+  audit?: Pick<AuditLog, 'record'>;
 }): void {
   app.decorateRequest('actor', null);
 
@@ -58,23 +61,36 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
     if (!request.actor) {
       throw new AppError('unauthenticated', auth === 'apiKey' ? 'Send a valid API key as "Authorization: Bearer atl_…".' : 'Sign in to continue.');
     }
-    if (auth.startsWith('staff:')) await checkStaff(request, deps.staff, auth.slice('staff:'.length) as StaffPermission);
+    if (auth.startsWith('staff:')) await checkStaff(request, deps.staff, auth.slice('staff:'.length) as StaffPermission, deps.audit);
     if (request.routeOptions.config.recentAuth && request.actor.kind === 'user') await deps.sessions?.security.assertRecentAuth(request.actor.userId, request.actor.sessionId);
   });
 }
 
 /**
  * A staff route: not staff at all → 404 (the console does not exist for them); staff without two-factor
- * authentication → 403 until they turn it on; staff whose roles lack the permission → 403.
+ * authentication → 403 until they turn it on; staff whose roles lack the permission → 403. Each refusal
+ * is an audit event `staff.permission_denied` (actor, IP, route, the permission it needs, why), written
+ * before the answer; a failed write is logged and the answer stays the same.
  */
-async function checkStaff(request: FastifyRequest, staff: Pick<StaffService, 'access'>, permission: StaffPermission): Promise<void> {
+async function checkStaff(request: FastifyRequest, staff: Pick<StaffService, 'access'>, permission: StaffPermission, audit: Pick<AuditLog, 'record'> | undefined): Promise<void> {
   const access = await staff.access(request.actor!.userId);
-  if (access.roles.length === 0) throw new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`);
+  const refuse = async (reason: 'not_staff' | 'two_factor_required' | 'missing_permission', error: AppError): Promise<never> => {
+    await audit
+      ?.record({
+        actorId: request.actor!.userId,
+        actorIp: request.ip,
+        action: 'staff.permission_denied',
+        details: { route: `${request.method} ${request.routeOptions.url ?? ''}`, permission, reason, roles: access.roles },
+      })
+      .catch((err: unknown) => request.log.error({ err }, 'audit write failed'));
+    throw error;
+  };
+  if (access.roles.length === 0) await refuse('not_staff', new AppError('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
   if (access.hasTwoFactor === false) {
-    throw new AppError('two_factor_required', 'Staff accounts must use two-factor authentication: turn on two-factor authentication in Settings → Security, then try again.');
+    await refuse('two_factor_required', new AppError('two_factor_required', 'Staff accounts must use two-factor authentication: turn on two-factor authentication in Settings → Security, then try again.'));
   }
   if (!access.permissions.includes(permission)) {
-    throw new AppError('forbidden', `Your staff roles (${access.roles.join(', ')}) do not include the "${permission}" permission.`, { details: { required_permission: permission } });
+    await refuse('missing_permission', new AppError('forbidden', `Your staff roles (${access.roles.join(', ')}) do not include the "${permission}" permission.`, { details: { required_permission: permission } }));
   }
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { IdentityConfig } from '#src/config.ts';
 import { redactEmail, type Mailer } from '#src/adapters/mail/mailer.ts';
 import { magicLinkMail, resetPasswordMail, verifyEmailMail } from '#src/adapters/mail/templates.ts';
+import { noteRefusalReason } from './auth-refusals.ts';
 import { passwordProblem } from './password-policy.ts';
 import { socialProvidersPlugin } from './social-providers.plugin.ts';
 
@@ -84,6 +85,7 @@ export function identityOptions(deps: IdentityDeps) {
                   const claims = tokens.idToken ? readClaims(tokens.idToken) : null;
                   if (!claims?.sub || claims.iss !== oidc.issuer) {
                     deps.logger?.warn({ component: 'auth', expected: oidc.issuer, received: claims?.iss }, 'OIDC sign-in refused: the ID token names another issuer');
+                    noteRefusalReason('id_token_issuer_mismatch');
                     throw new Error('issuer mismatch');
                   }
                   return claims.sub;

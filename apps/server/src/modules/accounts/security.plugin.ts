@@ -3,6 +3,7 @@ import { APIError, createAuthMiddleware, getSessionFromCtx } from 'better-auth/a
 import { twoFactor } from 'better-auth/plugins';
 import type { Db } from '#src/db/client.ts';
 import { REAUTH_WINDOW_MS, type SessionGuard } from './session-policy.ts';
+import { pendingSignInUser, recordRefusal, type RefusalDeps } from './auth-refusals.ts';
 import { claimTotpCode, verifySecondFactor } from './two-factor-codes.ts';
 
 /**
@@ -16,7 +17,7 @@ import { claimTotpCode, verifySecondFactor } from './two-factor-codes.ts';
  * - changing the email and deleting the account need a sign-in or re-authentication in the last 5 minutes
  *   (403 `reauth_required`, like routes declaring `recentAuth`).
  */
-export interface SecurityPluginDeps {
+export interface SecurityPluginDeps extends RefusalDeps {
   db: Db;
   guard?: Pick<SessionGuard, 'check'>;
   unlockSignIn?: (email: string) => Promise<void>;
@@ -75,8 +76,12 @@ export const securityPlugin = (deps: SecurityPluginDeps): BetterAuthPlugin => ({
         handler: createAuthMiddleware(async (ctx) => {
           const code = (ctx.body as { code?: unknown } | undefined)?.code;
           if (typeof code !== 'string') return;
-          const userId = (await getSessionFromCtx(ctx))?.user.id ?? (await pendingSignInUser(ctx));
-          if (userId && !(await claimTotpCode(deps.db, userId, code))) throw invalidCode();
+          const signedIn = (await getSessionFromCtx(ctx))?.user.id ?? null;
+          const userId = signedIn ?? (await pendingSignInUser(ctx));
+          if (userId && !(await claimTotpCode(deps.db, userId, code))) {
+            await recordRefusal(deps, ctx, { action: 'auth.two_factor_refused', userId, actor: signedIn, details: { method: 'totp', step: signedIn ? 'confirm' : 'sign_in', code: 'CODE_ALREADY_USED' } });
+            throw invalidCode();
+          }
         }),
       },
       {
@@ -85,7 +90,10 @@ export const securityPlugin = (deps: SecurityPluginDeps): BetterAuthPlugin => ({
           const session = await getSessionFromCtx(ctx);
           const code = (ctx.body as { code?: unknown } | undefined)?.code;
           if (!session) return; // better-auth answers 401
-          if (typeof code !== 'string' || !(await verifySecondFactor(deps.db, ctx.context.secretConfig, session.user.id, code, { allowRecovery: true }))) throw invalidCode();
+          if (typeof code !== 'string' || !(await verifySecondFactor(deps.db, ctx.context.secretConfig, session.user.id, code, { allowRecovery: true }))) {
+            await recordRefusal(deps, ctx, { action: 'auth.two_factor_refused', userId: session.user.id, actor: session.user.id, details: { method: 'totp_or_recovery_code', step: 'disable', code: 'INVALID_CODE' } });
+            throw invalidCode();
+          }
         }),
       },
       {
@@ -115,12 +123,3 @@ export const securityPlugin = (deps: SecurityPluginDeps): BetterAuthPlugin => ({
     ],
   },
 });
-
-/** The user half-way through a sign-in with 2FA: better-auth's signed `two_factor` cookie names a verification row holding the user id. */
-async function pendingSignInUser(ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0]): Promise<string | null> {
-  const cookie = ctx.context.createAuthCookie('two_factor');
-  const identifier = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
-  if (!identifier) return null;
-  const verification = await ctx.context.internalAdapter.findVerificationValue(identifier);
-  return verification?.value ?? null;
-}
