@@ -1,5 +1,6 @@
 import { getMigrations } from 'better-auth/db/migration';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiKeyShape } from '@atelier/contracts';
 import { authOptions, loadAuthSecret } from '#src/modules/accounts/auth.ts';
 import { signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
 
@@ -42,7 +43,7 @@ describe('access rules', () => {
     const created = await server.app.inject({ method: 'POST', url: '/api/api-keys', headers: studio(u.cookie, { 'content-type': 'application/json' }), payload: { name: 'ci', scopes: ['read'] } });
     expect(created.statusCode).toBe(201);
     const { key } = created.json<{ key: string }>();
-    expect(key).toMatch(/^atl_[A-Za-z0-9_-]{43}$/);
+    expect(apiKeyShape(key)).toBe('checksummed'); // atl_ + 43 random + 6 checksum characters
     expect((await server.app.inject({ method: 'GET', url: '/v1/models', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(200);
     expect((await server.app.inject({ method: 'GET', url: '/api/models', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(401);
     expect((await server.app.inject({ method: 'GET', url: '/v1/models', headers: { cookie: u.cookie } })).statusCode).toBe(401);

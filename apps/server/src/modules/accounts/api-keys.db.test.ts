@@ -1,6 +1,7 @@
+import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiKey, ApiKeyScope } from '@atelier/contracts';
+import { apiKeyChecksum, apiKeyShape, type ApiKey, type ApiKeyScope } from '@atelier/contracts';
 import { signUp, startTestServer, studio, type TestServer } from '#test/support/harness.ts';
 
 /**
@@ -121,5 +122,65 @@ describe('lifecycle', () => {
     const aged = (await keyRow(k.id)).last_used_at!;
     await v1(k.key, 'GET', '/v1/models');
     expect((await keyRow(k.id)).last_used_at!.getTime()).toBeGreaterThan(aged.getTime() + 60_000);
+  });
+});
+
+describe('format and checksum', () => {
+  const sha256 = (key: string) => crypto.createHash('sha256').update(key).digest('hex');
+  const models = async (key: string) => v1(key, 'GET', '/v1/models');
+
+  it('ends every key in a CRC32 checksum; a key that fails it gets the 401 of an unknown key even when its hash is stored', async () => {
+    const k = await keyWith(['read']);
+    expect(k.key).toMatch(/^atl_[A-Za-z0-9_-]{43}[0-9A-Za-z]{6}$/);
+    expect(apiKeyShape(k.key)).toBe('checksummed');
+    expect(k.prefix).toBe(k.key.slice(0, 12));
+    const unknown = await models(`atl_${crypto.randomBytes(32).toString('base64url')}`);
+    expect(unknown.statusCode).toBe(401);
+
+    // A look-alike whose hash IS stored: only the checksum can refuse it, and it does — with the same answer.
+    const random = k.key.slice(4, 47);
+    const wrongChecksum = `atl_${random}${apiKeyChecksum(random) === 'AAAAAA' ? 'BBBBBB' : 'AAAAAA'}`;
+    await sql`update api_keys set key_hash = ${sha256(wrongChecksum)} where id = ${k.id}`.execute(server.container.database.db);
+    const refused = await models(wrongChecksum);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json<{ error: unknown }>().error).toEqual(unknown.json<{ error: unknown }>().error);
+    for (const malformed of ['atl_short', `${k.key}x`, `xyz_${k.key.slice(4)}`, `atl_${'!'.repeat(49)}`]) expect((await models(malformed)).statusCode).toBe(401);
+  });
+
+  it('keeps accepting keys made before the checksum (atl_ + 43 characters)', async () => {
+    const k = await keyWith(['read']);
+    const legacy = `atl_${crypto.randomBytes(32).toString('base64url')}`;
+    expect(apiKeyShape(legacy)).toBe('legacy');
+    await sql`update api_keys set key_hash = ${sha256(legacy)}, prefix = ${legacy.slice(0, 12)} where id = ${k.id}`.execute(server.container.database.db);
+    expect((await models(legacy)).statusCode).toBe(200);
+  });
+});
+
+describe('per-key request rate (60 a minute by default)', () => {
+  it('counts each key on its own, sends x-ratelimit-* headers, and answers the 61st request with 429 saying the limit and when it resets', async () => {
+    const busy = await keyWith(['read']);
+    const calm = await keyWith(['read']);
+    const first = await v1(busy.key, 'GET', '/v1/models');
+    expect(first.statusCode).toBe(200);
+    expect(first.headers).toMatchObject({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59' });
+    expect(Number(first.headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+    expect(Number(first.headers['x-ratelimit-reset'])).toBeLessThanOrEqual(60);
+    for (let i = 2; i <= 60; i++) expect((await v1(busy.key, 'GET', '/v1/models')).statusCode).toBe(200);
+    const over = await v1(busy.key, 'GET', '/v1/models');
+    expect(over.statusCode).toBe(429);
+    expect(over.headers['x-ratelimit-remaining']).toBe('0');
+    const retryAfter = Number(over.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(over.json()).toMatchObject({
+      error: { code: 'rate_limited', message: `This API key is limited to 60 requests a minute; the limit resets in ${retryAfter} s.`, details: { limit: 60, retry_after_seconds: retryAfter } },
+    });
+    // Another key of the same user, and the user's studio session, are not affected.
+    const other = await v1(calm.key, 'GET', '/v1/models');
+    expect(other.statusCode).toBe(200);
+    expect(other.headers['x-ratelimit-remaining']).toBe('59');
+    const studioCall = await server.app.inject({ method: 'GET', url: '/api/models', headers: studio(user.cookie) });
+    expect(studioCall.statusCode).toBe(200);
+    expect(studioCall.headers['x-ratelimit-limit']).toBeUndefined();
   });
 });
