@@ -220,9 +220,7 @@ export function createApi(store: Store, bus: EventBus, flows: Flows) {
 
   const deleteSubscription: Handler = (params, ctx, [id]) => {
     checkKeys(params, ['cancellation_details', 'expand', 'invoice_now', 'prorate']);
-    const sub = store.need('subscription', id!);
-    if (sub.status === 'canceled') throw invalid(`No such subscription: '${sub.id}'`, 'id', 'resource_missing');
-    const { result, events } = flows.cancel(sub.id, false, ctx.request);
+    const { result, events } = flows.cancel(store.need('subscription', id!).id, false, ctx.request);
     return ok(result, params, events);
   };
 

@@ -123,7 +123,11 @@ export function createEventBus(store: Store, endpoint: { url: string; secret: st
     },
     dispatch(batch) {
       if (this.mode === 'manual') return Promise.resolve();
-      return enqueue(() => deliverAll(batch.filter((e) => state.get(e.id)?.hasEndpoint), false));
+      // Checked when the batch's turn comes: a deliverPending() queued earlier may have sent some already.
+      return enqueue(() => deliverAll(batch.filter((e) => {
+        const s = state.get(e.id);
+        return s?.hasEndpoint && !s.delivered;
+      }), false));
     },
     deliverPending: (opts = {}) => enqueue(async () => {
       let list = pending();

@@ -224,7 +224,7 @@ export function createFlows(store: Store, bus: EventBus) {
 
   function cancel(subscriptionId: string, atPeriodEnd: boolean, request: EventRequest | null, reason: Stripe.Subscription.CancellationDetails.Reason = 'cancellation_requested'): Outcome<Stripe.Subscription> {
     const sub = store.need('subscription', subscriptionId);
-    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw stateError(`A canceled subscription can only update its cancellation_details and metadata.`, 'resource_missing');
+    if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw stateError('A canceled subscription can only update its cancellation_details and metadata.');
     const { events, emit } = recorder(request);
     const t = store.nowS();
     if (atPeriodEnd) {
