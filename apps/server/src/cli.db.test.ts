@@ -91,4 +91,33 @@ describe('atelier CLI and the v1 API', () => {
     expect((await atelier('staff', 'revoke', '--email', 'helper@example.com', '--role', 'admin')).stdout).toContain('Revoked admin');
     expect((await atelier('staff', 'list')).stdout).toBe('ops@example.com\towner\n');
   }, 300_000);
+
+  it('grants and takes back credits from the shell, audited, and /v1 shows them to the key', async () => {
+    const granted = await atelier('credits', 'grant', '--email', 'ops@example.com', '--amount', '500', '--reason', 'launch promotion', '--key', 'promo-1');
+    expect(granted.stdout).toMatch(/^Granted 500 credits to ops@example.com; available \d+, held 0\n$/);
+    const available = Number(/available (\d+)/.exec(granted.stdout)![1]);
+    // The same key never grants twice.
+    expect((await atelier('credits', 'grant', '--email', 'ops@example.com', '--amount', '500', '--reason', 'launch promotion', '--key', 'promo-1')).stdout).toContain(`available ${available},`);
+    await expect(atelier('credits', 'grant', '--email', 'ops@example.com', '--amount', '-5', '--reason', 'negative')).rejects.toMatchObject({ stderr: expect.stringContaining('--amount must be a whole number') });
+    await expect(atelier('credits', 'clawback', '--email', 'ops@example.com', '--amount', String(available + 1), '--reason', 'too much')).rejects.toMatchObject({ stderr: expect.stringContaining(`Only ${available} credits are available`) });
+    expect((await atelier('credits', 'clawback', '--email', 'ops@example.com', '--amount', '100', '--reason', 'mistaken grant')).stdout).toContain(`available ${available - 100},`);
+
+    server = await startTestServer({ env: { DATA_DIR: dataDir, ...database.env }, database });
+    try {
+      const v1 = (url: string) => server.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+      expect((await v1('/v1/account')).json()).toMatchObject({ email: 'ops@example.com', credits: { available: available - 100, held: 0 }, plan: { id: 'free' }, payments_enabled: false });
+      const moves = (await v1('/v1/credits/transactions?limit=3')).json<{ data: { kind: string; available_change: number; description: string }[] }>().data;
+      expect(moves.slice(0, 2)).toEqual([
+        expect.objectContaining({ kind: 'clawback', available_change: -100, description: 'Removed by Atelier: mistaken grant' }),
+        expect.objectContaining({ kind: 'grant', available_change: 500, description: 'Added by Atelier: launch promotion' }),
+      ]);
+      const audit = await server.container.database.db.selectFrom('audit_events').select(['action', 'actor_id', 'reason', 'details']).where('action', 'in', ['credits.granted', 'credits.clawed_back']).orderBy('id').execute();
+      expect(audit).toEqual([
+        expect.objectContaining({ action: 'credits.granted', actor_id: null, reason: 'launch promotion', details: expect.objectContaining({ amount: 500, via: 'cli' }) }),
+        expect.objectContaining({ action: 'credits.clawed_back', actor_id: null, reason: 'mistaken grant', details: expect.objectContaining({ amount: 100, via: 'cli' }) }),
+      ]);
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
 });

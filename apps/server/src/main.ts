@@ -140,6 +140,35 @@ staff
     }),
   );
 
+const credits = program.command('credits').description('Grant or take back credits (audited, as the operator)');
+const parseAmount = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000_000) throw new Error(`--amount must be a whole number from 1 to 10000000 (got "${value}")`);
+  return Number(value);
+};
+for (const [name, sign, verb] of [
+  ['grant', 1, 'Granted'],
+  ['clawback', -1, 'Took back'],
+] as const) {
+  credits
+    .command(name)
+    .description(name === 'grant' ? 'Give a user credits, with a reason (audited)' : 'Take credits back from a user’s available balance, with a reason (audited)')
+    .requiredOption('--email <email>')
+    .requiredOption('--amount <n>', 'whole credits')
+    .requiredOption('--reason <text>', 'why (kept in the ledger and the audit log)')
+    .option('--expires-in-days <n>', 'grant only: unspent credits lapse after this many days')
+    .option('--key <key>', 'idempotency key: the same key never grants twice (default: a new one)')
+    .action((o: { email: string; amount: string; reason: string; expiresInDays?: string; key?: string }) => {
+      // Bad arguments are refused before the database is opened.
+      const amount = parseAmount(o.amount);
+      if (o.reason.trim().length < 3) throw new Error('--reason must say why (at least 3 characters)');
+      const expiresInDays = o.expiresInDays === undefined ? null : parseAmount(o.expiresInDays);
+      return withContainer(async (c) => {
+        const { balance } = await c.creditAdjustments.adjustByEmail({ email: o.email, amount: sign * amount, reason: o.reason.trim(), key: `cli:${o.key ?? crypto.randomUUID()}`, expiresInDays });
+        console.log(`${verb} ${amount} credits ${sign > 0 ? 'to' : 'from'} ${o.email}; available ${balance.available}, held ${balance.held}`);
+      });
+    });
+}
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`atelier: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
