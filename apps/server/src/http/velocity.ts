@@ -18,7 +18,7 @@ export interface VelocityLimit {
   howToRaise: string;
 }
 
-const windowText = (s: number) => (s % 3600 === 0 ? (s === 3600 ? 'an hour' : `${s / 3600} hours`) : s % 60 === 0 ? (s === 60 ? 'a minute' : `${s / 60} minutes`) : `${s} seconds`);
+const windowText = (s: number) => (s % 3600 === 0 ? (s === 3600 ? 'hour' : `${s / 3600} hours`) : s % 60 === 0 ? (s === 60 ? 'minute' : `${s / 60} minutes`) : `${s} seconds`);
 
 /** A hook enforcing the limits in order; use it as a route's `preHandler` (after authentication set the actor). */
 export function velocityLimits(app: FastifyInstance, limits: VelocityLimit[]) {
