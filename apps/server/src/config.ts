@@ -42,7 +42,7 @@ const envSchema = z.object({
   GENERATION_LEASE_SECONDS: z.coerce.number().int().min(15).max(3600).default(60),
   ENGINE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().min(1).default(20),
-  CAPTCHA_MAX_NUMBER: z.coerce.number().int().min(100).max(100_000_000).default(150_000),
+  CAPTCHA_MAX_NUMBER: z.coerce.number().int().min(100).max(100_000_000).default(100_000),
   RATE_LIMIT_GENERATIONS_PER_MINUTE: z.coerce.number().int().min(1).default(60),
   UPLOAD_QUOTA_BYTES: z.coerce.number().int().min(0).default(2 * 1024 ** 3),
   UPLOAD_QUOTA_COUNT: z.coerce.number().int().min(0).default(5000),

@@ -1,6 +1,6 @@
 import { queryOptions } from '@tanstack/react-query';
 import { z } from 'zod';
-import { meSchema, type Me } from '@atelier/contracts';
+import { CAPTCHA_HEADER, meSchema, type Me } from '@atelier/contracts';
 import { isApiError, request } from '#/lib/api-client';
 
 // better-auth answers sign-in/up with its own shape; we only rely on it being an object.
@@ -19,8 +19,9 @@ export const meQuery = queryOptions({
   staleTime: 5 * 60_000,
 });
 
-export function signIn(input: { email: string; password: string }) {
-  return request('/api/auth/sign-in/email', { method: 'POST', body: input, schema: authResultSchema });
+/** `captcha`: a solved sign-in challenge (captcha.ts), which the server asks for after 5 failed attempts. */
+export function signIn(input: { email: string; password: string }, captcha?: string) {
+  return request('/api/auth/sign-in/email', { method: 'POST', body: input, schema: authResultSchema, ...(captcha ? { headers: { [CAPTCHA_HEADER]: captcha } } : {}) });
 }
 
 export function signUp(input: { email: string; password: string; name: string; ageConfirmed: boolean }) {

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
@@ -8,6 +8,8 @@ import { AlertIcon } from '#/components/ui/icons';
 import { describeError, isApiError } from '#/lib/api-client';
 import { useQuery } from '@tanstack/react-query';
 import { fieldForAuthError, meQuery, signIn, signUp } from '../api';
+import { solveSignInCaptcha } from '../captcha';
+import { nextSignInStep, sameEmail, type SignInTries } from '../sign-in-flow';
 import { authProvidersQuery, describeAuthRedirectError, profileQuery } from '../identity-api';
 import { safeNextPath } from '../hooks/use-session';
 import { MagicLinkForm } from './magic-link-form';
@@ -31,6 +33,10 @@ const signUpSchema = z.object({
 type Mode = 'sign-in' | 'sign-up';
 type Values = { name: string; email: string; password: string; ageConfirmed: boolean };
 type Errors = Partial<Record<keyof Values | 'form', string>>;
+/** What the form is doing by itself between the click and the answer (announced to screen readers). */
+type Status = { kind: 'checking' } | { kind: 'waiting'; seconds: number } | null;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function AuthForm({ mode }: { mode: Mode }) {
   const navigate = useNavigate();
@@ -45,7 +51,42 @@ export function AuthForm({ mode }: { mode: Mode }) {
   const minAge = providers?.min_age ?? 13;
   const [isBusy, setBusy] = useState(false);
   const [isPasswordShown, setPasswordShown] = useState(false);
+  const [status, setStatus] = useState<Status>(null);
+  // The email the server last asked a CAPTCHA for: further attempts with it solve one before they are sent.
+  const captchaEmail = useRef<string | null>(null);
   const isSignUp = mode === 'sign-up';
+
+  /** Password sign-in that solves the CAPTCHA and sits out short delays by itself (sign-in-flow.ts). */
+  const signInWithChecks = async (credentials: { email: string; password: string }) => {
+    const tries: SignInTries = { solves: 0, waits: 0 };
+    let captcha: string | undefined;
+    const solve = async () => {
+      tries.solves += 1;
+      setStatus({ kind: 'checking' });
+      captcha = await solveSignInCaptcha();
+    };
+    try {
+      if (sameEmail(captchaEmail.current, credentials.email)) await solve();
+      for (;;) {
+        try {
+          return await signIn(credentials, captcha);
+        } catch (error) {
+          const step = nextSignInStep(error, tries);
+          if (step.kind === 'fail') throw error;
+          if (step.kind === 'solve') {
+            captchaEmail.current = credentials.email;
+            await solve();
+          } else {
+            tries.waits += 1;
+            setStatus({ kind: 'waiting', seconds: step.seconds });
+            await sleep(step.seconds * 1000);
+          }
+        }
+      }
+    } finally {
+      setStatus(null);
+    }
+  };
 
   const set = (key: keyof Values) => (event: { target: { value: string } }) => {
     setValues((v) => ({ ...v, [key]: event.target.value }));
@@ -70,7 +111,7 @@ export function AuthForm({ mode }: { mode: Mode }) {
     try {
       if (isSignUp) await signUp(parsed.data as Values);
       else {
-        const result = await signIn({ email: values.email, password: values.password });
+        const result = await signInWithChecks({ email: values.email, password: values.password });
         // Two-factor accounts: the password was right; the code comes next, on its own page.
         if (result.twoFactorRedirect === true) {
           await navigate(`/sign-in/two-factor?next=${encodeURIComponent(next)}`, { replace: true });
@@ -178,6 +219,18 @@ export function AuthForm({ mode }: { mode: Mode }) {
         <p className="auth-form__forgot">
           <Link to="/forgot-password">Forgot password?</Link>
         </p>
+      )}
+      {!isSignUp && (
+        <div className="auth-form__status" role="status" aria-live="polite">
+          {status && <span className="spinner" aria-hidden="true" />}
+          {status?.kind === 'checking' && (
+            <p>
+              Checking you’re not a robot…
+              <span className="auth-form__status-hint">A small puzzle your browser solves on this device. No tracking, nothing to click.</span>
+            </p>
+          )}
+          {status?.kind === 'waiting' && <p>Too many attempts. Trying again in {status.seconds} s…</p>}
+        </div>
       )}
       <Button type="submit" variant="primary" size="lg" isBusy={isBusy} className="auth-form__submit">
         {isSignUp ? 'Create account' : 'Sign in'}
