@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Generation } from '@atelier/contracts';
+import type { Account, CreditTransaction, Generation } from '@atelier/contracts';
 import { startFakeBfl, type FakeBfl } from '#test/fakes/fake-bfl.ts';
 import { createTestDatabase, eventually, testDbKind, type TestDatabase } from '#test/support/harness.ts';
 import { freePort, startAtelierProcess, type AtelierProcess } from '#test/support/process.ts';
@@ -66,4 +66,9 @@ it('resumes a generation interrupted by a crash without submitting it twice', as
   // The first generation resumed polling its existing BFL task; only the queued one was submitted after the restart.
   const prompts = bfl.requestsTo('submit').map((r) => (r.body as { prompt: string }).prompt);
   expect(prompts.sort()).toEqual(['interrupted while the engine works', 'still queued behind it']);
+  // Each generation was charged exactly once (its hold captured, never also released) and nothing stays held.
+  const account = (await (await api('/api/account')).json()) as Account;
+  expect(account.credits.held).toBe(0);
+  const moves = ((await (await api('/api/credits/transactions?limit=100')).json()) as { data: CreditTransaction[] }).data;
+  for (const id of [running.id, queued.id]) expect(moves.filter((t) => t.generation_id === id).map((t) => t.kind).sort()).toEqual(['capture', 'hold']);
 }, 150_000);
