@@ -95,6 +95,11 @@ export async function startAtelier(opts: {
       HOST: '127.0.0.1',
       PORT: String(opts.port ?? 0),
       ...(database ? { DATABASE_URL: database.url } : {}),
+      // One user drives every benchmark: its credits and abuse limits must not be what is measured.
+      SIGNUP_CREDITS: '1000000',
+      FREE_MAX_CONCURRENT: '10000',
+      RATE_LIMIT_GENERATIONS_PER_MINUTE: '1000000',
+      RATE_LIMIT_GENERATIONS_PER_MINUTE_PER_IP: '1000000',
       ...opts.env,
     });
     container = await createContainer(config, { logger: createLogger(config.logLevel), ...(opts.runner ? { runner: opts.runner } : {}) });
