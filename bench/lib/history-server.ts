@@ -289,6 +289,11 @@ export function atelierChildHandlers(server: Atelier): ChildHandlers {
         references: createReferencesRepository(spy.db),
         collections: createCollectionsRepository(spy.db),
         jobs: container.jobs,
+        // `list` never admits anything: the container's admission pieces are passed through unused.
+        credits: container.credits,
+        limitsFor: (ex, id) => container.billing.limitsFor(ex, id),
+        apiKeyMaxConcurrent: container.config.credits.apiKeyMaxConcurrent,
+        holdTtlSeconds: () => container.config.jobs.generationDeadlineSeconds,
       });
       await service.list(String(userId), parsed);
       const queries: ExplainedQuery[] = [];
