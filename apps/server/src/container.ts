@@ -49,6 +49,7 @@ import { createCreditsRepository } from './modules/credits/credits.repository.ts
 import { createCreditsService } from './modules/credits/credits.service.ts';
 import { createCreditAdjustments } from './modules/credits/credits.admin.ts';
 import { reconcileLedger } from './modules/credits/credits.reconcile.ts';
+import { registerLedgerMetrics } from './modules/credits/credits.metrics.ts';
 import { reconcileLedgerJob, sweepCreditsJob } from './modules/credits/credits.jobs.ts';
 import { createBillingRepository } from './modules/billing/billing.repository.ts';
 import { createBillingService } from './modules/billing/billing.service.ts';
@@ -107,7 +108,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
   const authSecret = loadAuthSecret(config.authSecret, config.secretsDir);
   // After 5 failures a password sign-in also needs a solved proof-of-work challenge (SEC-3); its HMAC keys derive from the auth secret.
   const signInCaptcha = createSignInCaptcha({ db, clock, authSecret, maxNumber: config.captcha.maxNumber });
-  const auth = createAuth({ db, baseURL: config.publicUrl, secret: authSecret, isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email), audit: { record: (entry) => audit.record(entry) },
+  const auth = createAuth({ db, baseURL: config.publicUrl, secret: authSecret, isHttps: config.isHttps, logger, identity: config.identity, mailer, guard: sessionGuard, unlockSignIn: (email) => signInThrottle.unlock(email), audit: { record: (entry) => audit.record(entry) }, geoCountryHeader: config.geoCountryHeader,
     // Sign-up credits, once per account (`credits` is wired below, before any request).
     onUserCreated: async (userId) => {
       if (config.credits.signupCredits > 0) await credits.grant({ userId, amount: config.credits.signupCredits, kind: 'signup_grant', key: `signup:${userId}` });
@@ -157,6 +158,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     publicUrl: config.publicUrl,
   });
   const creditAdjustments = createCreditAdjustments({ db, credits, audit });
+  registerLedgerMetrics(metrics.registry, creditsRepository);
   const profileOf = async (userId: string) => {
     const user = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', userId).executeTakeFirst();
     if (!user) throw new Error(`user ${userId} vanished`);

@@ -255,6 +255,9 @@ describe('the books', () => {
         { check: 'available_equals_lots', account: `user:${user.userId}:available`, expected: 9, actual: 10 },
       ]),
     );
+    const metrics = (await idle.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(new RegExp(`^atelier_ledger_reconciliation_problems ${result.problems.length}$`, 'm'));
+    expect(metrics).toMatch(/^atelier_credit_holds_overdue 0$/m);
     await sql`update ledger_accounts set balance = balance - 1 where id = ${`user:${user.userId}:available`}`.execute(db);
   });
 });

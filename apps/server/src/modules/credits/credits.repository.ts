@@ -181,6 +181,11 @@ export function createCreditsRepository(db: Kysely<DB>) {
       return db.selectFrom('credit_holds').select(['generation_id', 'user_id']).where('state', '=', 'held').where('expires_at', '<', now).orderBy('expires_at').limit(limit).execute();
     },
 
+    async systemCountOverdueHolds(now: Date): Promise<number> {
+      const r = await db.selectFrom('credit_holds').select(sql<number>`count(*)::int`.as('n')).where('state', '=', 'held').where('expires_at', '<', now).executeTakeFirstOrThrow();
+      return r.n;
+    },
+
     /** How many holds an API key has open: its generations in flight. */
     async countOpenHoldsForKey(trx: Transaction<DB>, apiKeyId: string): Promise<number> {
       const r = await trx.selectFrom('credit_holds').select(sql<number>`count(*)::int`.as('n')).where('api_key_id', '=', apiKeyId).where('state', '=', 'held').executeTakeFirstOrThrow();
