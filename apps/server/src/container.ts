@@ -156,6 +156,7 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     clock,
     logger,
     publicUrl: config.publicUrl,
+    mailer,
   });
   const creditAdjustments = createCreditAdjustments({ db, credits, audit });
   registerLedgerMetrics(metrics.registry, creditsRepository);

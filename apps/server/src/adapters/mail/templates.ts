@@ -22,3 +22,13 @@ export const resetPasswordMail = (to: string, url: string) =>
 
 export const magicLinkMail = (to: string, url: string) =>
   actionMail(to, 'Your sign-in link', 'Here is the link you asked for to sign in to Atelier.', 'Sign in to Atelier', url, 'The link works once and expires in 10 minutes. If you did not ask for it, ignore this message.');
+
+export const paymentFailedMail = (to: string, planName: string, url: string) =>
+  actionMail(
+    to,
+    `Your ${planName} payment did not go through`,
+    `We could not take the payment for your Atelier ${planName} plan. Your plan stays active while the payment is retried, but it ends if the retries fail too.`,
+    'Update your payment method',
+    url,
+    'The link opens your billing page in Atelier; the payment method itself is managed by Stripe.',
+  );

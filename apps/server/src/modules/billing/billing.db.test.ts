@@ -221,6 +221,14 @@ describe('subscriptions', () => {
     await allProcessed();
     expect((await account(user.cookie)).plan.status).toBe('past_due');
     expect((await account(user.cookie)).credits.available).toBe(6000);
+    // …and the user is told, by mail (the outbox without SMTP), with a link to the billing page.
+    const mails = await eventually(async () => {
+      const dirPath = path.join(server.dataDir, 'outbox');
+      const found = fs.existsSync(dirPath) ? fs.readdirSync(dirPath).map((f) => fs.readFileSync(path.join(dirPath, f), 'utf8')).filter((m) => m.includes('did not go through') && m.includes(user.email)) : [];
+      return found.length ? found : undefined;
+    });
+    expect(mails).toHaveLength(1);
+    expect(mails[0]).toContain('http://localhost:3000/billing');
 
     await fake.cancelSubscription(subscriptionId);
     await allProcessed();

@@ -12,6 +12,8 @@ import { freeLimits, planLimits, type FreeTier, type PackDefinition, type PlanDe
 import type { BillingRepository, PurchaseRow } from './billing.repository.ts';
 import { processStripeEventJob } from './billing.jobs.ts';
 import { createStripeEventHandlers } from './stripe-events.ts';
+import { paymentFailedMail } from '#src/adapters/mail/templates.ts';
+import type { Mailer } from '#src/adapters/mail/mailer.ts';
 
 const PRICE_CACHE_MS = 10 * 60_000;
 
@@ -35,6 +37,7 @@ export function createBillingService(deps: {
   clock: Clock;
   logger: Logger;
   publicUrl: string;
+  mailer: Pick<Mailer, 'send'>;
 }) {
   const { db, repository: repo, catalogue, free, stripe, logger } = deps;
   const packs = new Map(catalogue.packs.map((p) => [p.id, p]));
@@ -88,7 +91,16 @@ export function createBillingService(deps: {
     });
   };
 
-  const handlers = createStripeEventHandlers({ ...deps, packs, planByPrice, requireStripe });
+  const handlers = createStripeEventHandlers({
+    ...deps,
+    packs,
+    planByPrice,
+    requireStripe,
+    notifyPaymentFailed: async (userId, planName) => {
+      const user = await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
+      if (user) await deps.mailer.send(paymentFailedMail(user.email, planName, `${deps.publicUrl}/billing`));
+    },
+  });
 
   const presentPayment = (p: PurchaseRow): Payment => ({
     id: p.id,

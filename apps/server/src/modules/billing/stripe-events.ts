@@ -22,6 +22,8 @@ export function createStripeEventHandlers(deps: {
   packs: Map<string, PackDefinition>;
   planByPrice: Map<string, PlanDefinition>;
   requireStripe: () => StripeGateway;
+  /** Tells the user a renewal payment failed (PAY-5: past_due and notify). */
+  notifyPaymentFailed: (userId: string, planName: string) => Promise<void>;
 }) {
   const { db, repository: repo, credits, logger } = deps;
   const idOf = (v: string | { id: string } | null | undefined): string | null => (v == null ? null : typeof v === 'string' ? v : v.id);
@@ -111,11 +113,18 @@ export function createStripeEventHandlers(deps: {
   };
 
   /** A paid subscription invoice: the plan's credits for that period, once (key `invoice:<in>`), expiring at the period's end. */
-  const onInvoicePaid = async (invoiceId: string): Promise<void> => {
+  const onInvoice = async (invoiceId: string, eventType: string): Promise<void> => {
     const stripe = deps.requireStripe();
     const invoice = await stripe.retrieveInvoice(invoiceId);
     const subscriptionId = idOf(invoice.parent?.subscription_details?.subscription);
     if (subscriptionId) await syncSubscription(subscriptionId);
+    if (eventType === 'invoice.payment_failed' && invoice.status === 'open' && subscriptionId) {
+      const priceId = idOf(invoice.lines.data[0]?.pricing?.price_details?.price);
+      const plan = priceId ? deps.planByPrice.get(priceId) : undefined;
+      const userId = await userOf(db, invoice.customer, null);
+      if (plan && userId) await deps.notifyPaymentFailed(userId, plan.name);
+      return;
+    }
     if (invoice.status !== 'paid' || !subscriptionId) return;
     const line = invoice.lines.data[0];
     const priceId = idOf(line?.pricing?.price_details?.price);
@@ -223,7 +232,7 @@ export function createStripeEventHandlers(deps: {
         case 'invoice.paid':
         case 'invoice.payment_succeeded':
         case 'invoice.payment_failed':
-          return onInvoicePaid(objectId);
+          return onInvoice(objectId, type);
         case 'customer.subscription.created':
         case 'customer.subscription.updated':
         case 'customer.subscription.deleted':
