@@ -4,18 +4,12 @@ import { z } from 'zod';
 import { accountSchema, creditBalanceSchema, creditTransactionListSchema, listCreditTransactionsQuerySchema, reconciliationSchema, staffCreditAdjustmentSchema } from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
-import { AppError } from '#src/lib/errors.ts';
 import type { CreditAdjustments } from './credits.admin.ts';
 import { presentTransaction } from './credits.presenter.ts';
 import type { CreditsService } from './credits.service.ts';
 import type { BillingService } from '#src/modules/billing/billing.service.ts';
+import { decodeCursor, encodeCursor } from '#src/lib/cursor.ts';
 
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('validation_failed', 'Invalid cursor', { fields: [{ path: 'cursor', message: 'not a cursor returned by this API' }] });
-  return id;
-}
 
 /** The account with its credits and plan, and the history of every credit movement — for the studio (/api) and the API (/v1). */
 export function registerCreditRoutes(app: FastifyInstance, deps: { credits: CreditsService; billing: Pick<BillingService, 'planSummary' | 'paymentsEnabled'>; profileOf: (userId: string) => Promise<{ id: string; email: string; name: string }>; surface: ApiSurface }) {

@@ -15,6 +15,7 @@ import type { CollectionsRepository } from '#src/modules/collections/collections
 import type { GenerationsRepository } from './generations.repository.ts';
 import type { ReferenceRef, ReferencesRepository } from './references.repository.ts';
 import { hashRequest, resolveRequest, validateIdempotencyKey } from './generation.rules.ts';
+import { decodeCursor, encodeCursor } from '#src/lib/cursor.ts';
 
 export interface GenerationWithImages {
   row: GenerationRow;
@@ -363,9 +364,3 @@ export function createGenerationService(deps: {
   };
 }
 
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('validation_failed', 'Invalid cursor', { fields: [{ path: 'cursor', message: 'not a cursor returned by this API' }] });
-  return id;
-}

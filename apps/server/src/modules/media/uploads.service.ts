@@ -10,6 +10,7 @@ import { CONTENT_TYPES, THUMBNAIL_SIDE } from './media.service.ts';
 import { createUploadRateLimit, quotaRefusal, type UploadQuota, type UploadUsage } from './uploads.limits.ts';
 import type { UploadRepository } from './uploads.repository.ts';
 import { sniffUpload } from './uploads.sniff.ts';
+import { decodeCursor, encodeCursor } from '#src/lib/cursor.ts';
 
 /** What the upload pipeline needs from the imaging adapter (sharp). */
 export type UploadImaging = Pick<Imaging, 'normalizeUpload' | 'thumbnails'>;
@@ -195,9 +196,3 @@ function createLimiter(max: number) {
   };
 }
 
-const encodeCursor = (id: string) => Buffer.from(id).toString('base64url');
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new AppError('validation_failed', 'Invalid cursor', { fields: [{ path: 'cursor', message: 'not a cursor returned by this API' }] });
-  return id;
-}
