@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { accountSchema, creditBalanceSchema, creditTransactionListSchema, listCreditTransactionsQuerySchema, reconciliationSchema, staffCreditAdjustmentSchema } from '@atelier/contracts';
+import { accountSchema, creditBalanceSchema, creditTransactionListSchema, listCreditTransactionsQuerySchema, reconciliationSchema, staffCreditAdjustmentSchema, type ListCreditTransactionsQuery } from '@atelier/contracts';
 import { requireActor } from '#src/http/context.ts';
 import type { ApiSurface } from '#src/http/surfaces.ts';
 import type { CreditAdjustments } from './credits.admin.ts';
@@ -10,6 +10,13 @@ import type { CreditsService } from './credits.service.ts';
 import type { BillingService } from '#src/modules/billing/billing.service.ts';
 import { decodeCursor, encodeCursor } from '#src/lib/cursor.ts';
 
+
+/** One page of a user's credit movements, newest first. */
+async function pageOfTransactions(credits: CreditsService, userId: string, query: ListCreditTransactionsQuery) {
+  const rows = await credits.repository.listTransactions(userId, { beforeId: query.cursor ? decodeCursor(query.cursor) : null, limit: query.limit + 1 });
+  const page = rows.slice(0, query.limit);
+  return { data: page.map(presentTransaction), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.id) : null };
+}
 
 /** The account with its credits and plan, and the history of every credit movement — for the studio (/api) and the API (/v1). */
 export function registerCreditRoutes(app: FastifyInstance, deps: { credits: CreditsService; billing: Pick<BillingService, 'planSummary' | 'paymentsEnabled'>; profileOf: (userId: string) => Promise<{ id: string; email: string; name: string }>; surface: ApiSurface }) {
@@ -33,10 +40,7 @@ export function registerCreditRoutes(app: FastifyInstance, deps: { credits: Cred
       schema: { tags, summary: 'Credit movements, newest first', description: 'Grants, purchases, holds, charges, refunds for failed work and expiries, each with the generation or payment it belongs to. Keyset-paged with `cursor`.', querystring: listCreditTransactionsQuerySchema, response: { 200: creditTransactionListSchema } },
     },
     async (request) => {
-      const { userId } = requireActor(request.actor);
-      const rows = await deps.credits.repository.listTransactions(userId, { beforeId: request.query.cursor ? decodeCursor(request.query.cursor) : null, limit: request.query.limit + 1 });
-      const page = rows.slice(0, request.query.limit);
-      return { data: page.map(presentTransaction), next_cursor: rows.length > request.query.limit ? encodeCursor(page.at(-1)!.id) : null };
+      return pageOfTransactions(deps.credits, requireActor(request.actor).userId, request.query);
     },
   );
 }
@@ -50,10 +54,8 @@ export function registerCreditAdminRoutes(app: FastifyInstance, deps: { credits:
     '/api/admin/users/:id/credits',
     { config: { auth: 'staff:billing.read', audit: { action: 'credits.viewed', targetType: 'user' } }, schema: { params: userParams, querystring: listCreditTransactionsQuerySchema, response: { 200: z.object({ balance: creditBalanceSchema, transactions: creditTransactionListSchema }) } } },
     async (request) => {
-      const rows = await deps.credits.repository.listTransactions(request.params.id, { beforeId: request.query.cursor ? decodeCursor(request.query.cursor) : null, limit: request.query.limit + 1 });
-      const page = rows.slice(0, request.query.limit);
-      const balance = await deps.credits.peekBalance(request.params.id);
-      return { balance, transactions: { data: page.map(presentTransaction), next_cursor: rows.length > request.query.limit ? encodeCursor(page.at(-1)!.id) : null } };
+      const [balance, transactions] = await Promise.all([deps.credits.peekBalance(request.params.id), pageOfTransactions(deps.credits, request.params.id, request.query)]);
+      return { balance, transactions };
     },
   );
 
