@@ -1,10 +1,12 @@
-import { Link, NavLink, Outlet, useLocation } from 'react-router';
+import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { VerifyBanner } from '#/features/auth/components/verify-banner';
 import { Logo } from '#/components/ui/logo';
 import { LogOutIcon } from '#/components/ui/icons';
 import { Menu } from '#/components/ui/menu';
 import { ThemeToggle } from '#/components/ui/theme-toggle';
 import { useMe, useSignOut } from '#/features/auth/hooks/use-session';
+import { BalanceChip } from '#/features/credits/components/balance-chip';
+import { CoinIcon } from '#/features/credits/components/coin-icon';
 import { useGenerationEvents, type LiveStatus } from '#/features/generations/hooks/use-generation-events';
 import './app-layout.css';
 
@@ -16,6 +18,7 @@ export function Component() {
   const live = useGenerationEvents();
   const name = me.data?.name || me.data?.email || '';
   const { pathname } = useLocation();
+  const navigate = useNavigate();
   // The detail view lives under the studio (it is a dialog over the grid), so both count as "Studio".
   const isStudio = pathname === '/' || pathname.startsWith('/images/');
 
@@ -37,6 +40,7 @@ export function Component() {
           </NavLink>
         </nav>
         <div className="app-header__end">
+          <BalanceChip />
           <span className={`live-indicator live-indicator--${live}`} role="status" title={live === 'live' ? 'Updates arrive as they happen' : 'Live updates are reconnecting'}>
             <span className="live-indicator__dot" aria-hidden="true" />
             <span className="live-indicator__label">{LIVE_LABEL[live]}</span>
@@ -51,6 +55,7 @@ export function Component() {
               </div>
             }
             items={[
+              { key: 'billing', label: 'Billing & credits', icon: <CoinIcon size={15} />, onSelect: () => void navigate('/billing') },
               { key: 'sign-out', label: 'Sign out', icon: <LogOutIcon size={15} />, onSelect: () => signOut.mutate() },
             ]}
             trigger={(props) => (

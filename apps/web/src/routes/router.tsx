@@ -51,6 +51,7 @@ export const router = createBrowserRouter([
             children: [{ path: 'images/:generationId', lazy: () => import('./image-detail') }],
           },
           { path: 'settings', lazy: () => import('./settings') },
+          { path: 'billing', lazy: () => import('./billing') },
           { path: '*', lazy: () => import('./not-found') },
         ],
       },

@@ -1,5 +1,6 @@
 import { useDocumentTitle } from '#/lib/use-document-title';
 import { ApiKeysPanel } from '#/features/api-keys/components/api-keys-panel';
+import { BillingCard } from '#/features/billing/components/billing-card';
 import { ReauthHost } from '#/features/security/components/reauth-host';
 import { SessionsPanel } from '#/features/security/components/sessions-panel';
 import { TwoFactorPanel } from '#/features/security/components/two-factor-panel';
@@ -16,6 +17,7 @@ export function Component() {
         <p className="settings__subtitle">Your profile, how you sign in, and programmatic access to your studio.</p>
       </header>
       <ProfilePanel />
+      <BillingCard />
       <ConnectedAccountsPanel />
       <TwoFactorPanel />
       <SessionsPanel />

@@ -9,6 +9,8 @@ interface Toast {
   tone: ToastTone;
   title: string;
   description?: string | undefined;
+  /** One follow-up the message points to ("Buy credits"); the toast closes when it is chosen. */
+  action?: { label: string; onSelect: () => void } | undefined;
 }
 
 interface ToastApi {
@@ -65,9 +67,10 @@ function ToastItem({ toast, onDismiss }: { toast: Toast; onDismiss: (id: number)
   const [isPaused, setPaused] = useState(false);
   useEffect(() => {
     if (isPaused) return;
-    const timer = setTimeout(() => onDismiss(toast.id), DURATION_MS[toast.tone]);
+    // A toast with something to do stays longer, and holds while the pointer or focus is on it.
+    const timer = setTimeout(() => onDismiss(toast.id), DURATION_MS[toast.tone] * (toast.action ? 2 : 1));
     return () => clearTimeout(timer);
-  }, [isPaused, onDismiss, toast.id, toast.tone]);
+  }, [isPaused, onDismiss, toast.id, toast.tone, toast.action]);
 
   const Icon = toast.tone === 'error' ? AlertIcon : toast.tone === 'success' ? CheckIcon : InfoIcon;
   return (
@@ -76,11 +79,25 @@ function ToastItem({ toast, onDismiss }: { toast: Toast; onDismiss: (id: number)
       role={toast.tone === 'error' ? 'alert' : 'status'}
       onMouseEnter={() => setPaused(true)}
       onMouseLeave={() => setPaused(false)}
+      onFocus={() => setPaused(true)}
+      onBlur={() => setPaused(false)}
     >
       <Icon size={18} className="toast__icon" />
       <div className="toast__text">
         <p className="toast__title">{toast.title}</p>
         {toast.description && <p className="toast__description">{toast.description}</p>}
+        {toast.action && (
+          <button
+            type="button"
+            className="toast__action"
+            onClick={() => {
+              toast.action?.onSelect();
+              onDismiss(toast.id);
+            }}
+          >
+            {toast.action.label}
+          </button>
+        )}
       </div>
       <button type="button" className="toast__close" aria-label="Dismiss notification" onClick={() => onDismiss(toast.id)}>
         <CloseIcon size={14} />

@@ -19,6 +19,10 @@ import { useToast } from '#/components/ui/toast';
 import { describeError, isApiError } from '#/lib/api-client';
 import { formatInteger } from '#/lib/format';
 import { randomSeed } from '#/lib/ids';
+import { describeAdmissionError } from '#/features/credits/admission';
+import { CreditShortfall } from '#/features/credits/components/credit-shortfall';
+import { useAccount } from '#/features/credits/hooks/use-account';
+import { useGenerationErrorToast } from '#/features/credits/hooks/use-generation-error-toast';
 import { ModelPicker } from '#/features/models/components/model-picker';
 import { useModels } from '#/features/models/hooks/use-models';
 import { PromptBuilder } from '#/features/prompting/components/prompt-builder';
@@ -55,6 +59,8 @@ export function GeneratePanel() {
   const models = useModels();
   const create = useCreateGeneration();
   const toast = useToast();
+  const showGenerationError = useGenerationErrorToast();
+  const account = useAccount();
   const ids = useId();
   const client = useQueryClient();
   const promptRef = useRef<HTMLTextAreaElement>(null);
@@ -89,6 +95,9 @@ export function GeneratePanel() {
   // The price of exactly what Generate sends: the size the server will render, the references, the count.
   const size = draft.sizeMode === 'ratio' ? (model ? presetSize(draft.aspectRatio, model) : null) : custom.isValid ? { width: custom.width, height: custom.height } : null;
   const quote = model && size ? quoteCredits(model, { ...size, references: tray.tiles.length, count: draft.count }) : null;
+  // Known to be short only once the balance is loaded: an unreadable account does not block (the server decides).
+  const available = account.data?.credits.available;
+  const isShort = quote !== null && available !== undefined && quote.credits > available;
 
   const change = (patch: Parameters<typeof updateDraft>[0]) => {
     updateDraft(patch);
@@ -188,9 +197,11 @@ export function GeneratePanel() {
           }
           setErrors(next);
           setReferenceErrors(perReference);
-          toast.error('Check the highlighted fields', error.message);
+          // A size beyond the plan points at the field and says how to raise the limit.
+          if (describeAdmissionError(error)) showGenerationError('Could not start the generation', error);
+          else toast.error('Check the highlighted fields', error.message);
         } else {
-          toast.error('Could not start the generation', describeError(error));
+          showGenerationError('Could not start the generation', error);
         }
       },
     });
@@ -230,7 +241,8 @@ export function GeneratePanel() {
     !builderBlock &&
     !seedError &&
     (draft.sizeMode === 'ratio' || custom.isValid) &&
-    !referenceBlock;
+    !referenceBlock &&
+    !isShort;
   const isBusy = create.isPending || isWaitingForUploads;
   const blocked = referenceBlock ?? builderBlock;
   const seedHint = draft.seed && !seedError && draft.count > 1 ? `${draft.count} images: seeds ${draft.seed} to ${Number(draft.seed) + draft.count - 1}` : draft.seed ? undefined : 'Empty: a random seed';
@@ -406,6 +418,9 @@ export function GeneratePanel() {
             <span>{blocked}</span>
           </p>
         )}
+        {!blocked && isShort && quote && account.data && (
+          <CreditShortfall id={`${ids}-short`} price={quote.credits} available={account.data.credits.available} paymentsEnabled={account.data.payments_enabled} />
+        )}
         <div className="generate-action">
           <Button
             type="submit"
@@ -416,7 +431,7 @@ export function GeneratePanel() {
             isBusy={isBusy}
             disabled={!canSubmit}
             aria-keyshortcuts="Control+Enter Meta+Enter"
-            aria-describedby={[blocked ? `${ids}-blocked` : null, quote ? `${ids}-price` : null].filter(Boolean).join(' ') || undefined}
+            aria-describedby={[blocked ? `${ids}-blocked` : null, !blocked && isShort ? `${ids}-short` : null, quote ? `${ids}-price` : null].filter(Boolean).join(' ') || undefined}
           >
             {isWaitingForUploads ? 'Uploading references…' : create.isPending ? 'Starting…' : `Generate${draft.count > 1 ? ` ${draft.count}` : ''}`}
             {!isBusy && quote && <span className="generate-button__price">· {formatCredits(quote.credits)}</span>}

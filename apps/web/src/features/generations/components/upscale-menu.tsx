@@ -2,7 +2,7 @@ import type { Generation, Image, Model } from '@atelier/contracts';
 import { ChevronDownIcon } from '#/components/ui/icons';
 import { Menu, type MenuItem } from '#/components/ui/menu';
 import { useToast } from '#/components/ui/toast';
-import { describeError } from '#/lib/api-client';
+import { useGenerationErrorToast } from '#/features/credits/hooks/use-generation-error-toast';
 import { useModels } from '#/features/models/hooks/use-models';
 import { useCreateGeneration } from '../hooks/use-generation-mutations';
 
@@ -30,6 +30,7 @@ export function UpscaleMenu({ generation: g, image, onOpen }: UpscaleMenuProps) 
   const models = useModels();
   const create = useCreateGeneration();
   const toast = useToast();
+  const showGenerationError = useGenerationErrorToast();
   const upscalers = (models.data ?? []).filter((m) => m.workflows.includes('upscale') && fitsUpscale(m, image)).sort((a, b) => (a.upscale_factor ?? 0) - (b.upscale_factor ?? 0));
   if (g.status !== 'succeeded' || upscalers.length === 0) return null;
 
@@ -41,7 +42,7 @@ export function UpscaleMenu({ generation: g, image, onOpen }: UpscaleMenuProps) 
           toast.show({ tone: 'info', title: `Upscaling ×${model.upscale_factor}`, description: 'A new version of this image; showing it as it arrives. Large images take a few minutes.' });
           onOpen(created.id);
         },
-        onError: (error) => toast.error('Could not upscale it', describeError(error)),
+        onError: (error) => showGenerationError('Could not upscale it', error),
       },
     );
 

@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
 import { generationEventSchema } from '@atelier/contracts';
 import { removeGeneration, refreshAfterReconnect, upsertGeneration } from '../cache';
+import { applyBalance, parseCreditsEvent, resyncCredits } from '#/features/credits/cache';
 
 // Sent when a generation is deleted (here, in another tab, or through the API).
 const deletedEventSchema = z.object({ id: z.string() });
@@ -13,9 +14,9 @@ const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
 
 /**
  * Subscribes to /api/events (SSE, cookie-authenticated), merges every `generation.updated` into the
- * query cache and drops generations on `generation.deleted`. EventSource retries by itself after a
- * dropped connection, but gives up for good on an HTTP error (a 401, a 502 from a proxy during a
- * restart), so a closed source is reopened here with backoff.
+ * query cache, drops generations on `generation.deleted` and shows each `credits.updated` balance.
+ * EventSource retries by itself after a dropped connection, but gives up for good on an HTTP error
+ * (a 401, a 502 from a proxy during a restart), so a closed source is reopened here with backoff.
  * Whenever the stream comes back after an outage, the newest page is refetched to catch missed updates.
  */
 export function useGenerationEvents(enabled = true): LiveStatus {
@@ -51,14 +52,24 @@ export function useGenerationEvents(enabled = true): LiveStatus {
       }
     };
 
+    // The balance changed (a hold, a charge, a refund for failed work, a purchase landing): show it everywhere.
+    const onCredits = (message: MessageEvent<string>) => {
+      const balance = parseCreditsEvent(message.data);
+      if (balance) void applyBalance(client, balance).catch(() => {});
+      else console.warn('Ignoring a malformed credits.updated event');
+    };
+
     const connect = () => {
       source = new EventSource('/api/events');
       source.addEventListener('generation.updated', onUpdated);
       source.addEventListener('generation.deleted', onDeleted);
+      source.addEventListener('credits.updated', onCredits);
       source.addEventListener('open', () => {
         attempt = 0;
         setStatus('live');
         if (hasBeenOpen) void refreshAfterReconnect(client).catch(() => {});
+        // A balance change between the account's first read and this open was pushed to no one: read it again.
+        void resyncCredits(client).catch(() => {});
         hasBeenOpen = true;
       });
       source.addEventListener('error', () => {

@@ -1,7 +1,7 @@
 import type { Generation } from '@atelier/contracts';
 import { Button } from '#/components/ui/button';
 import { useToast } from '#/components/ui/toast';
-import { describeError } from '#/lib/api-client';
+import { useGenerationErrorToast } from '#/features/credits/hooks/use-generation-error-toast';
 import { useCreateGeneration } from '#/features/generations/hooks/use-generation-mutations';
 import { RepeatIcon, ShuffleIcon } from '../icons';
 import { canRerun, rerunRequest, varyRequest } from '../rerun';
@@ -20,6 +20,7 @@ interface RerunActionsProps {
 export function RerunActions({ generation: g, onOpen }: RerunActionsProps) {
   const create = useCreateGeneration();
   const toast = useToast();
+  const showGenerationError = useGenerationErrorToast();
   if (!canRerun(g)) return null;
 
   const run = (kind: 'rerun' | 'vary') =>
@@ -32,7 +33,7 @@ export function RerunActions({ generation: g, onOpen }: RerunActionsProps) {
         toast.show({ tone: 'info', title: g.seed !== null ? `Re-running with seed ${g.seed}` : 'Re-running', description: 'Showing the new image as it arrives.' });
         onOpen(created.id);
       },
-      onError: (error) => toast.error(kind === 'rerun' ? 'Could not re-run it' : 'Could not make a variation', describeError(error)),
+      onError: (error) => showGenerationError(kind === 'rerun' ? 'Could not re-run it' : 'Could not make a variation', error),
     });
 
   const isVarying = create.isPending && create.variables?.parent === g.id;
