@@ -18,7 +18,8 @@ const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct horse battery staple';
 
 beforeAll(async () => {
-  atelier = await startAtelier();
+  // Behind a (pretend) proxy that names the client's country, so the Sessions panel can show it.
+  atelier = await startAtelier({ TRUST_PROXY: 'true', GEO_COUNTRY_HEADER: 'cf-ipcountry' });
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -86,7 +87,11 @@ it('turns on two-factor authentication, signs in with a TOTP code, and signs ano
   await a.page.getByText('On', { exact: true }).waitFor();
 
   // A second browser: password, then the TOTP step on its own page.
-  const b = await newPage({ userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1', viewport: { width: 390, height: 844 } });
+  const b = await newPage({
+    userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    viewport: { width: 390, height: 844 },
+    extraHTTPHeaders: { 'cf-ipcountry': 'DE' },
+  });
   await signInWithPassword(b.page);
   await b.page.waitForURL(/\/sign-in\/two-factor/);
   await b.page.getByLabel('Code', { exact: true }).fill('000000');
@@ -102,6 +107,8 @@ it('turns on two-factor authentication, signs in with a TOTP code, and signs ano
   const rows = a.page.getByTestId('session-row');
   await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
   await expect.poll(() => rows.filter({ hasText: 'This device' }).count(), { timeout: 15_000 }).toBe(1);
+  // The phone's session carries the country its "proxy" reported, named in the browser's language.
+  expect(await rows.filter({ hasText: 'Mobile Safari' }).getByText(/Germany · 127\.0\.0\.x/).count()).toBe(1);
   await shot(a.page, 'sessions-light');
   await a.page.getByRole('button', { name: /^Sign out Mobile Safari/ }).click();
   await a.page.getByRole('dialog').getByRole('button', { name: 'Sign out' }).click();

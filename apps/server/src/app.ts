@@ -61,7 +61,7 @@ export async function buildApp(c: Container): Promise<FastifyInstance> {
     global: false,
     errorResponseBuilder: (_request, ctx) => new AppError('rate_limited', `Too many requests. Try again in ${ctx.after}.`),
   });
-  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff, sessions: { guard: c.sessionGuard, security: c.security }, audit: c.audit });
+  registerAuth(app, { auth: c.auth, apiKeys: c.apiKeys, staff: c.staff, sessions: { guard: c.sessionGuard, security: c.security }, audit: c.audit, geoCountryHeader: config.geoCountryHeader });
   registerApiKeyRateLimit(app, { perMinute: config.apiKeyRatePerMinute });
   registerStaffAudit(app, { audit: c.audit });
   registerHttpMetrics(app, c.metrics);

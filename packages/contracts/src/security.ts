@@ -16,7 +16,11 @@ export const sessionInfoSchema = z.object({
   os: z.string().nullable(),
   device: z.enum(['desktop', 'mobile', 'tablet', 'other']),
   ip: z.string().nullable().describe('Truncated: the last IPv4 octet or the IPv6 interface part is hidden'),
-  location: z.string().nullable().describe('Country code from a trusted proxy header, when the operator has one'),
+  location: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .nullable()
+    .describe('ISO 3166-1 alpha-2 country the operator’s proxy or CDN reported (GEO_COUNTRY_HEADER), at sign-in and with last seen; null when unknown'),
   created_at: z.string(),
   last_seen_at: z.string(),
 });

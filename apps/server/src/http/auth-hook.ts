@@ -7,6 +7,7 @@ import type { StaffService, StaffPermission } from '#src/modules/accounts/staff.
 import type { SessionGuard } from '#src/modules/accounts/session-policy.ts';
 import type { SecurityService } from '#src/modules/accounts/security.service.ts';
 import type { AuditLog } from '#src/modules/audit/audit.service.ts';
+import { countryFrom } from '#src/modules/accounts/session-location.ts';
 import type { ApiKeyScope } from '@atelier/contracts';
 import type { Actor, RouteAuth } from './context.ts';
 
@@ -35,6 +36,8 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
   sessions?: { guard: Pick<SessionGuard, 'check'>; security: Pick<SecurityService, 'assertRecentAuth'> };
   /** Where refused staff requests are recorded (`staff.permission_denied`). */
   audit?: Pick<AuditLog, 'record'>;
+  /** The trusted proxy's country header (config.geoCountryHeader, set only with TRUST_PROXY), noted on the session with last seen. */
+  geoCountryHeader?: string | null;
 }): void {
   app.decorateRequest('actor', null);
 
@@ -57,7 +60,7 @@ export function registerAuth(app: FastifyInstance, deps: { auth: Auth; apiKeys: 
   app.addHook('onRequest', async (request) => {
     const auth = request.routeOptions.config.auth;
     if (!auth || auth === 'public') return;
-    request.actor = auth === 'apiKey' ? await apiKeyActor(request, deps.apiKeys) : await sessionActor(request, deps.auth, deps.sessions?.guard);
+    request.actor = auth === 'apiKey' ? await apiKeyActor(request, deps.apiKeys) : await sessionActor(request, deps.auth, deps.sessions?.guard, deps.geoCountryHeader ?? null);
     if (!request.actor) {
       throw new AppError('unauthenticated', auth === 'apiKey' ? 'Send a valid API key as "Authorization: Bearer atl_…".' : 'Sign in to continue.');
     }
@@ -96,12 +99,13 @@ async function checkStaff(request: FastifyRequest, staff: Pick<StaffService, 'ac
 
 const ageOf = z.object({ ageConfirmed: z.boolean().nullish() });
 
-async function sessionActor(request: FastifyRequest, auth: Auth, guard: Pick<SessionGuard, 'check'> | undefined): Promise<Actor | null> {
+async function sessionActor(request: FastifyRequest, auth: Auth, guard: Pick<SessionGuard, 'check'> | undefined, countryHeader: string | null): Promise<Actor | null> {
   if (!request.headers.cookie) return null;
   const session = await auth.api.getSession({ headers: toHeaders(request.headers) });
   if (!session) return null;
   const { id, userId, createdAt, updatedAt } = session.session;
-  if (guard && (await guard.check({ id, userId, createdAt, updatedAt }))) {
+  const country = countryHeader ? countryFrom(request.headers[countryHeader]) : null;
+  if (guard && (await guard.check({ id, userId, createdAt, updatedAt, country }))) {
     throw new AppError('unauthenticated', 'Your session expired. Sign in again.', { details: { reason: 'session_expired' } });
   }
   // The age gate: an account made through a provider confirms the minimum age before anything but its

@@ -8,6 +8,7 @@ import { loadOrCreateSecret } from '#src/adapters/kms/local-kms.ts';
 import { identityOptions, type IdentityDeps } from './identity.ts';
 import { noteRefusalReason, refusalAuditPlugin, withRefusalNotes } from './auth-refusals.ts';
 import { securityPlugin, twoFactorPlugin, type SecurityPluginDeps } from './security.plugin.ts';
+import { sessionLocationPlugin } from './session-location.ts';
 
 /**
  * Sign-up, sign-in, sessions and (later) OAuth, e-mail verification and 2FA, by better-auth on our own
@@ -22,7 +23,7 @@ export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 3600;
 
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
-export function authOptions(deps: { db: Db; onUserCreated?: ((userId: string) => Promise<void>) | undefined; baseURL: string; secret: string; isHttps: boolean; logger?: Logger } & IdentityDeps & Partial<Omit<SecurityPluginDeps, 'db'>>): BetterAuthOptions {
+export function authOptions(deps: { db: Db; onUserCreated?: ((userId: string) => Promise<void>) | undefined; baseURL: string; secret: string; isHttps: boolean; logger?: Logger; geoCountryHeader?: string | null | undefined } & IdentityDeps & Partial<Omit<SecurityPluginDeps, 'db'>>): BetterAuthOptions {
   const identity = identityOptions(deps);
   return {
     appName: 'Atelier',
@@ -60,14 +61,18 @@ export function authOptions(deps: { db: Db; onUserCreated?: ((userId: string) =>
       updateAge: 24 * 3600,
       fields: { ...ts, expiresAt: 'expires_at', ipAddress: 'ip_address', userAgent: 'user_agent', userId: 'user_id' },
       // Set at sign-in and by POST /api/me/reauthenticate (security.service.ts); copied when a session is rotated.
-      additionalFields: { reauthenticatedAt: { type: 'date', required: false, input: false, fieldName: 'reauthenticated_at' } },
+      additionalFields: {
+        reauthenticatedAt: { type: 'date', required: false, input: false, fieldName: 'reauthenticated_at' },
+        // From the trusted proxy's country header (session-location.ts); refreshed with last seen by the auth hook.
+        country: { type: 'string', required: false, input: false, fieldName: 'country' },
+      },
     },
     user: { modelName: 'users', fields: { ...ts, emailVerified: 'email_verified' }, additionalFields: identity.userFields },
     // Third-party sign-in, verification, reset, magic links, age gate, password policy: see identity.ts.
     socialProviders: identity.socialProviders,
     // 2FA, TOTP replay, password change signs out others, session timeouts: see security.plugin.ts.
     // Refused links, OAuth callbacks and second-factor codes are audit events: see auth-refusals.ts.
-    plugins: [...identity.plugins, twoFactorPlugin(), securityPlugin({ db: deps.db, guard: deps.guard, unlockSignIn: deps.unlockSignIn, audit: deps.audit, logger: deps.logger }), refusalAuditPlugin({ audit: deps.audit, logger: deps.logger })],
+    plugins: [...identity.plugins, twoFactorPlugin(), securityPlugin({ db: deps.db, guard: deps.guard, unlockSignIn: deps.unlockSignIn, audit: deps.audit, logger: deps.logger }), refusalAuditPlugin({ audit: deps.audit, logger: deps.logger }), ...(deps.geoCountryHeader ? [sessionLocationPlugin(deps.geoCountryHeader)] : [])],
     // Our /api/me/sessions lists and revokes sessions without handing session tokens to page scripts.
     disabledPaths: ['/list-sessions', '/revoke-session'],
     emailVerification: identity.emailVerification,

@@ -18,10 +18,11 @@ const MIN = 60_000;
 const DAY = 24 * 3600_000;
 
 /** Moves a session's timestamps into the past (created_at is read-only in the row types, so plain SQL). */
-async function setSessionTimes(cookie: string, times: Partial<Record<'created_at' | 'updated_at' | 'reauthenticated_at', Date | null>>) {
+async function setSessionTimesOn(on: TestServer, cookie: string, times: Partial<Record<'created_at' | 'updated_at' | 'reauthenticated_at', Date | null>>) {
   const token = decodeURIComponent(sessionToken(cookie)!).split('.')[0]!;
-  for (const [column, value] of Object.entries(times)) await sql`update sessions set ${sql.ref(column)} = ${value} where token = ${token}`.execute(db());
+  for (const [column, value] of Object.entries(times)) await sql`update sessions set ${sql.ref(column)} = ${value} where token = ${token}`.execute(on.container.database.db);
 }
+const setSessionTimes = (cookie: string, times: Parameters<typeof setSessionTimesOn>[2]) => setSessionTimesOn(server, cookie, times);
 
 describe('two-factor authentication', () => {
   it('enables with a confirmed code, rotates the session, and signs in with a TOTP code used once', async () => {
@@ -133,6 +134,38 @@ describe('sessions', () => {
     expect((await me(laptop)).statusCode).toBe(200);
     // better-auth's own list (which returns every session token) is switched off.
     expect((await server.app.inject({ method: 'GET', url: '/api/auth/list-sessions', headers: studio(laptop) })).statusCode).toBe(404);
+  });
+
+  it('shows the country a trusted proxy reports (GEO_COUNTRY_HEADER) from sign-in, refreshed with last seen; a server without it ignores the header', async () => {
+    const country = (cf: string) => ({ 'cf-ipcountry': cf });
+    const locations = async (app: TestServer['app'], cookie: string) =>
+      (await app.inject({ method: 'GET', url: '/api/me/sessions', headers: studio(cookie) })).json<{ data: { current: boolean; location: string | null; ip: string | null }[] }>().data;
+
+    const behindProxy = await startTestServer({ env: { TRUST_PROXY: 'true', GEO_COUNTRY_HEADER: 'CF-IPCountry', RATE_LIMIT_AUTH_PER_MINUTE: '100000' }, work: false });
+    try {
+      const u = await signUp(behindProxy.app);
+      const signedIn = await post(behindProxy.app, '/api/auth/sign-in/email', { email: u.email, password: PASSWORD }, '', { headers: { ...country('de'), 'x-forwarded-for': '203.0.113.77' } });
+      expect(signedIn.statusCode).toBe(200);
+      const cookie = cookiesOf(signedIn);
+      const seen = (cf: string) => behindProxy.app.inject({ method: 'GET', url: '/api/me', headers: studio(cookie, country(cf)) });
+      expect((await locations(behindProxy.app, cookie)).find((s) => s.current)).toMatchObject({ location: 'DE', ip: '203.0.113.x' });
+      expect((await locations(behindProxy.app, cookie)).find((s) => !s.current)).toMatchObject({ location: null }); // the sign-up, without the header
+
+      // Travelled: the next "last seen" (at most once a minute) notes the new country; an unknown one ("XX") keeps the last.
+      await setSessionTimesOn(behindProxy, cookie, { updated_at: ago(2 * MIN) });
+      expect((await seen('FR')).statusCode).toBe(200);
+      expect((await locations(behindProxy.app, cookie)).find((s) => s.current)?.location).toBe('FR');
+      await setSessionTimesOn(behindProxy, cookie, { updated_at: ago(2 * MIN) });
+      await seen('XX');
+      expect((await locations(behindProxy.app, cookie)).find((s) => s.current)?.location).toBe('FR');
+    } finally {
+      await behindProxy.close();
+    }
+
+    // This server has no trusted proxy: whatever the client sends is ignored.
+    const u = await signUp(server.app);
+    const direct = cookiesOf(await post(server.app, '/api/auth/sign-in/email', { email: u.email, password: PASSWORD }, '', { headers: country('DE') }));
+    expect((await locations(server.app, direct)).map((s) => s.location)).toEqual([null, null]);
   });
 
   it('ends a user session after 7 days idle or 30 days in all, and a staff session after 30 minutes idle or 12 hours', async () => {

@@ -58,7 +58,7 @@ export function createSecurityService(deps: { db: Db; clock: Clock; throttle: Si
     async listSessions(userId: string, currentSessionId: string): Promise<SessionInfo[]> {
       const rows = await db
         .selectFrom('sessions')
-        .select(['id', 'ip_address', 'user_agent', 'created_at', 'updated_at'])
+        .select(['id', 'ip_address', 'user_agent', 'country', 'created_at', 'updated_at'])
         .where('user_id', '=', userId)
         .where('expires_at', '>', clock.now())
         .orderBy('updated_at', 'desc')
@@ -68,7 +68,7 @@ export function createSecurityService(deps: { db: Db; clock: Clock; throttle: Si
         current: row.id === currentSessionId,
         ...describeUserAgent(row.user_agent),
         ip: truncateIp(row.ip_address),
-        location: null,
+        location: row.country,
         created_at: row.created_at.toISOString(),
         last_seen_at: row.updated_at.toISOString(),
       }));

@@ -35,7 +35,8 @@ export type SessionGuard = ReturnType<typeof createSessionGuard>;
  */
 export function createSessionGuard(deps: { db: Db; isStaff: (userId: string) => Promise<boolean>; clock: Clock }) {
   return {
-    async check(session: { id: string; userId: string; createdAt: Date; updatedAt: Date }): Promise<SessionExpiry> {
+    /** `country`: where this request comes from (session-location.ts), noted with last seen; null or absent keeps the last one. */
+    async check(session: { id: string; userId: string; createdAt: Date; updatedAt: Date; country?: string | null }): Promise<SessionExpiry> {
       const now = deps.clock.now();
       const asStaff = sessionExpiry(session, now, SESSION_TIMEOUTS.staff);
       const expiry = asStaff && (await deps.isStaff(session.userId)) ? asStaff : sessionExpiry(session, now, SESSION_TIMEOUTS.user);
@@ -44,7 +45,11 @@ export function createSessionGuard(deps: { db: Db; isStaff: (userId: string) => 
         return expiry;
       }
       if (now.getTime() - session.updatedAt.getTime() >= LAST_SEEN_RESOLUTION_MS) {
-        await deps.db.updateTable('sessions').set({ updated_at: now }).where('id', '=', session.id).execute();
+        await deps.db
+          .updateTable('sessions')
+          .set({ updated_at: now, ...(session.country ? { country: session.country } : {}) })
+          .where('id', '=', session.id)
+          .execute();
       }
       return null;
     },

@@ -8,6 +8,7 @@ import { useToast } from '#/components/ui/toast';
 import { describeError } from '#/lib/api-client';
 import { formatDateTime, formatRelative } from '#/lib/format';
 import { revokeOtherSessions, revokeSession, sessionsQuery } from '../api';
+import { describePlace } from '../session-place';
 import './security.css';
 
 const PhoneIcon = () => (
@@ -76,7 +77,7 @@ export function SessionsPanel() {
                   {s.current && <span className="security-badge security-badge--on">This device</span>}
                 </p>
                 <p className="session-row__meta">
-                  {[s.location, s.ip].filter(Boolean).join(' · ') || 'Unknown network'} · signed in <time dateTime={s.created_at} title={formatDateTime(s.created_at)}>{formatRelative(s.created_at)}</time>
+                  {describePlace(s)} · signed in <time dateTime={s.created_at} title={formatDateTime(s.created_at)}>{formatRelative(s.created_at)}</time>
                   {!s.current && (
                     <>
                       {' '}
