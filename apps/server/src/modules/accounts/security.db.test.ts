@@ -291,10 +291,17 @@ describe('sign-in throttling and lockout (T-SEC-2, T-SEC-3)', () => {
   }, 120_000);
 
   it('limits one IP to 20 password attempts a minute', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 22; i++) statuses.push((await signIn(server.app, `nobody-${i}@example.com`, 'wrong password!', { remoteAddress: '192.0.2.99' })).statusCode);
-    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
-    expect(statuses.slice(20)).toEqual([429, 429]);
+    // The limit counts per calendar minute: a burst that straddles a minute boundary (a slow, loaded
+    // machine) is two windows, so it is run again from another address; one within a window must show it.
+    for (let attempt = 0; ; attempt++) {
+      const minute = Math.floor(Date.now() / 60_000);
+      const statuses: number[] = [];
+      for (let i = 0; i < 22; i++) statuses.push((await signIn(server.app, `nobody-${i}@example.com`, 'wrong password!', { remoteAddress: `192.0.2.${99 + attempt}` })).statusCode);
+      if (Math.floor(Date.now() / 60_000) !== minute && attempt < 3) continue;
+      expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true);
+      expect(statuses.slice(20)).toEqual([429, 429]);
+      return;
+    }
   });
 
   it('answers a known and an unknown email identically, in status, body and time', async () => {
