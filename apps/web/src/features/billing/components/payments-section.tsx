@@ -5,6 +5,7 @@ import { describeError } from '#/lib/api-client';
 import { formatDateTime } from '#/lib/format';
 import { formatMoney } from '../money';
 import type { usePayments } from '../hooks/use-billing';
+import '#/features/credits/components/ledger-table.css';
 
 const STATUS: Record<Payment['status'], { text: string; tone: string }> = {
   pending: { text: 'Pending', tone: 'warning' },
@@ -37,7 +38,7 @@ export function PaymentsSection({ payments }: { payments: ReturnType<typeof useP
         </h2>
       </header>
       {payments.isPending ? (
-        <div className="skeleton billing-skeleton" aria-label="Loading payments" />
+        <div className="skeleton ledger-skeleton" aria-label="Loading payments" />
       ) : payments.isError ? (
         <div className="inline-error" role="alert">
           <AlertIcon size={16} />
@@ -47,15 +48,15 @@ export function PaymentsSection({ payments }: { payments: ReturnType<typeof useP
           </Button>
         </div>
       ) : payments.data.length === 0 ? (
-        <p className="billing-empty">No payments yet.</p>
+        <p className="ledger-empty">No payments yet.</p>
       ) : (
-        <div className="billing-table-wrap">
-          <table className="billing-table billing-table--payments">
+        <div className="ledger-table-wrap">
+          <table className="ledger-table ledger-table--payments">
             <thead>
               <tr>
                 <th scope="col">Date</th>
                 <th scope="col">What</th>
-                <th scope="col" className="billing-table__num">
+                <th scope="col" className="ledger-table__num">
                   Amount
                 </th>
                 <th scope="col">Status</th>
@@ -70,18 +71,18 @@ export function PaymentsSection({ payments }: { payments: ReturnType<typeof useP
                   <td data-label="Date">
                     <time dateTime={p.created_at}>{formatDateTime(p.created_at)}</time>
                   </td>
-                  <td data-label="What" className="billing-table__what">
+                  <td data-label="What" className="ledger-table__what">
                     {p.description}
                   </td>
-                  <td data-label="Amount" className="billing-table__num">
+                  <td data-label="Amount" className="ledger-table__num">
                     {formatMoney(p.amount, p.currency)}
                   </td>
                   <td data-label="Status">
                     <span className={`badge badge--${STATUS[p.status].tone}`}>{STATUS[p.status].text}</span>
                   </td>
-                  <td className="billing-table__action">
+                  <td className="ledger-table__action">
                     {webUrl(p.receipt_url) ? (
-                      <a href={webUrl(p.receipt_url)!} target="_blank" rel="noreferrer noopener" className="billing-link">
+                      <a href={webUrl(p.receipt_url)!} target="_blank" rel="noreferrer noopener" className="ledger-link">
                         Receipt
                         <ExternalIcon size={13} />
                         <span className="visually-hidden"> for {p.description} (opens in a new tab)</span>

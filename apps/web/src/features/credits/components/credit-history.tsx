@@ -6,6 +6,7 @@ import { describeError } from '#/lib/api-client';
 import { formatDate, formatDateTime } from '#/lib/format';
 import { useCreditTransactions } from '../hooks/use-account';
 import { signedCredits } from '../amounts';
+import './ledger-table.css';
 
 function Change({ value, label }: { value: number; label: string }) {
   if (value === 0) return <span className="credit-change credit-change--none" aria-label={`${label}: no change`}>—</span>;
@@ -19,19 +20,19 @@ function Row({ t }: { t: CreditTransaction }) {
       <td data-label="Date">
         <time dateTime={t.created_at}>{formatDateTime(t.created_at)}</time>
       </td>
-      <td data-label="What" className="billing-table__what">
+      <td data-label="What" className="ledger-table__what">
         {t.description}
         {t.generation_id && (
-          <Link to={`/images/${t.generation_id}`} className="billing-link billing-table__sub">
+          <Link to={`/images/${t.generation_id}`} className="ledger-link ledger-table__sub">
             View the generation
           </Link>
         )}
-        {t.expires_at && t.available_change > 0 && <span className="billing-table__sub">Expires {formatDate(t.expires_at)}</span>}
+        {t.expires_at && t.available_change > 0 && <span className="ledger-table__sub">Expires {formatDate(t.expires_at)}</span>}
       </td>
-      <td data-label="Available" className="billing-table__num">
+      <td data-label="Available" className="ledger-table__num">
         <Change value={t.available_change} label="Available" />
       </td>
-      <td data-label="Reserved" className="billing-table__num">
+      <td data-label="Reserved" className="ledger-table__num">
         <Change value={t.held_change} label="Reserved" />
       </td>
     </tr>
@@ -53,7 +54,7 @@ export function CreditHistory() {
         <p className="billing-section__text">A generation reserves its price when it starts; it is charged from the reserve when it succeeds and returned if it fails or is canceled.</p>
       </header>
       {history.isPending ? (
-        <div className="skeleton billing-skeleton" aria-label="Loading credit history" />
+        <div className="skeleton ledger-skeleton" aria-label="Loading credit history" />
       ) : !history.data ? (
         // A failed "Load more" keeps the rows already shown (the query is in error, with data): only a failed first page lands here.
         <div className="inline-error" role="alert">
@@ -64,19 +65,19 @@ export function CreditHistory() {
           </Button>
         </div>
       ) : history.data.items.length === 0 ? (
-        <p className="billing-empty">No credit movements yet.</p>
+        <p className="ledger-empty">No credit movements yet.</p>
       ) : (
         <>
-          <div className="billing-table-wrap">
-            <table className="billing-table billing-table--history" aria-labelledby="credit-history-title">
+          <div className="ledger-table-wrap">
+            <table className="ledger-table ledger-table--history" aria-labelledby="credit-history-title">
               <thead>
                 <tr>
                   <th scope="col">Date</th>
                   <th scope="col">What</th>
-                  <th scope="col" className="billing-table__num">
+                  <th scope="col" className="ledger-table__num">
                     Available
                   </th>
-                  <th scope="col" className="billing-table__num">
+                  <th scope="col" className="ledger-table__num">
                     Reserved
                   </th>
                 </tr>
@@ -89,7 +90,7 @@ export function CreditHistory() {
             </table>
           </div>
           {history.data.hasMore && (
-            <Button className="billing-more" isBusy={history.isFetchingNextPage} onClick={() => void history.fetchNextPage()}>
+            <Button className="ledger-more" isBusy={history.isFetchingNextPage} onClick={() => void history.fetchNextPage()}>
               Load more
             </Button>
           )}
