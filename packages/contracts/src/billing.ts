@@ -90,6 +90,8 @@ export const billingOverviewSchema = z.object({
   subscription: subscriptionSchema.nullable(),
   /** Set when a payment was disputed: purchases are paused until it is resolved. */
   flagged: z.boolean(),
+  /** Whether this account has a Stripe customer (after its first checkout), so the Customer Portal can open. */
+  has_billing_account: z.boolean(),
 });
 export type BillingOverview = z.infer<typeof billingOverviewSchema>;
 

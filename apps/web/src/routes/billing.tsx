@@ -58,7 +58,7 @@ export function Component() {
   const manage = () => portal.mutate(undefined, { onError: fail('Could not open the billing portal') });
 
   const isLeaving = checkout.isPending || portal.isPending;
-  const canManage = Boolean(overview.data?.subscription) || (payments.data?.length ?? 0) > 0;
+  const canManage = overview.data?.has_billing_account === true;
   const flagged = overview.data?.flagged ?? false;
 
   return (

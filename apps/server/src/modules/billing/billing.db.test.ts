@@ -208,6 +208,7 @@ describe('subscriptions', () => {
     expect(a.credits.available).toBe(3000); // no free allowance once subscribed (it is granted lazily, and the plan came first)
     const overview = (await server.app.inject({ method: 'GET', url: '/api/billing', headers: studio(user.cookie) })).json<BillingOverview>();
     expect(overview.subscription).toMatchObject({ plan_id: 'pro', status: 'active', cancel_at_period_end: false });
+    expect(overview.has_billing_account).toBe(true);
     expect(overview.plans[0]).toMatchObject({ id: 'pro', price: { amount: 2000, currency: 'usd', interval: 'month' } });
     const subscriptionId = overview.subscription!.id;
 
@@ -339,7 +340,7 @@ describe('without Stripe', () => {
     try {
       const user = await signUp(plain.app);
       const overview = (await plain.app.inject({ method: 'GET', url: '/api/billing', headers: studio(user.cookie) })).json<BillingOverview>();
-      expect(overview).toMatchObject({ payments_enabled: false, packs: [], plans: [], free: { monthly_credits: 75 } });
+      expect(overview).toMatchObject({ payments_enabled: false, packs: [], plans: [], free: { monthly_credits: 75 }, has_billing_account: false });
       const res = await plain.app.inject({ method: 'POST', url: '/api/billing/checkout', headers: studio(user.cookie, json), payload: { kind: 'pack', id: 'starter' } });
       expect(res.statusCode).toBe(409);
       expect(res.json()).toMatchObject({ error: { code: 'invalid_state', message: expect.stringContaining('Payments are not set up') } });

@@ -151,6 +151,7 @@ export function createBillingService(deps: {
           ? { id: sub.id, plan_id: sub.plan_id, plan_name: plans.get(sub.plan_id)?.name ?? sub.plan_id, status: sub.status, current_period_end: sub.current_period_end?.toISOString() ?? null, cancel_at_period_end: sub.cancel_at_period_end }
           : null,
         flagged: customer?.flagged_at != null,
+        has_billing_account: customer !== undefined,
       };
     },
 

@@ -45,6 +45,8 @@ export const DEFAULT_CATALOGUE: readonly ModelDefinition[] = [
     label: 'Offline preview',
     description: 'A deterministic CPU renderer for trying every workflow without an engine key. Not a diffusion model.',
     default_output_format: 'png',
+    // 1 credit for a preview of the usual ≈1 MP sizes, so the whole credits flow runs without an engine key.
+    price_credits: 1,
     workflows: [...EDITING],
     max_reference_images: 10,
     routes: [{ engine: 'offline', engine_model: 'offline' }],

@@ -64,7 +64,7 @@ describe('variations', () => {
     const before = (await list('limit=100')).length;
     const res = await api('POST', '/api/generations/quote', { model: 'offline', prompt: 'x', width: 2048, height: 2048, count: 4 });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ credits: 0, count: 4, output_megapixels: 4 });
+    expect(res.json()).toMatchObject({ credits: 16, per_image: 4, count: 4, output_megapixels: 4 }); // 1 credit per started MP on the offline model
     expect((await list('limit=100')).length).toBe(before);
     expect((await api('POST', '/api/generations/quote', { model: 'nope', prompt: 'x' })).statusCode).toBe(400);
   });
