@@ -53,7 +53,8 @@ it('compiles typography and palette into the prompt, sends a structured JSON pro
   const models = ((await (await page.request.get(`${atelier.url}/api/models`)).json()) as { data: Model[] }).data;
   const priced = models.find((m) => m.id === PRICED.id)!;
   await page.getByLabel('Prompt', { exact: true }).fill('A flower shop window with a ceramic vase');
-  await expect.poll(() => generate.textContent()).toMatch(/^Generate\s*·\s*Free/);
+  // The offline preview model: 1 credit per started megapixel, so 1 at the default 1024 × 1024.
+  await expect.poll(() => generate.textContent()).toMatch(/^Generate\s*·\s*1 credit$/);
   const picker = panel.getByRole('combobox', { name: /^Model/ });
   await picker.click();
   await page.getByRole('option', { name: /Offline, priced/ }).click();
@@ -70,7 +71,7 @@ it('compiles typography and palette into the prompt, sends a structured JSON pro
   await panel.getByRole('radiogroup', { name: 'Images' }).getByText('1', { exact: true }).click();
   await picker.click();
   await page.getByRole('option', { name: /^Offline preview/ }).click();
-  await expect.poll(() => generate.textContent()).toMatch(/^Generate\s*·\s*Free/);
+  await expect.poll(() => generate.textContent()).toMatch(/^Generate\s*·\s*1 credit$/);
 
   // Typography: one headline, in a colour.
   const typography = panel.locator('details', { has: page.locator('summary', { hasText: 'Typography' }) });
@@ -160,7 +161,7 @@ it('compiles typography and palette into the prompt, sends a structured JSON pro
   // Three variations with a seed: three generations, seeds 4242, 4243, 4244, one batch.
   await panel.getByRole('textbox', { name: 'Seed' }).fill('4242');
   await panel.getByRole('radiogroup', { name: 'Images' }).getByText('3', { exact: true }).click();
-  await expect.poll(() => generate.textContent()).toMatch(/^Generate 3\s*·\s*Free/);
+  await expect.poll(() => generate.textContent()).toMatch(/^Generate 3\s*·\s*3 credits$/); // 1 credit per image at ≈1 MP
   await expect.poll(() => panel.getByText('3 images: seeds 4242 to 4244').isVisible()).toBe(true);
   const [third, answer] = await Promise.all([
     generationPost(),
