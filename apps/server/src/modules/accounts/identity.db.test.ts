@@ -165,8 +165,11 @@ describe('a provider whose issuer is not the configured one', () => {
       }
       const url = new URL(next);
       const done = await other.app.inject({ method: 'GET', url: `${url.pathname}${url.search}`, headers: { cookie: mergeCookies('', start.headers['set-cookie']) } });
-      expect(String(done.headers.location)).toMatch(/\/sign-in\?error=/);
+      expect(String(done.headers.location)).toBe('http://localhost:3000/sign-in?error=unable_to_get_user_info');
       expect(await other.container.database.db.selectFrom('users').select('id').execute()).toEqual([]);
+      // The refusal is audited, with the reason the sign-in page is not told.
+      const rows = await other.container.database.db.selectFrom('audit_events').selectAll().where('action', '=', 'auth.oauth_refused').execute();
+      expect(rows.map((r) => r.details)).toEqual([{ provider: 'oidc', code: 'unable_to_get_user_info', reason: 'id_token_issuer_mismatch', linking: false }]);
     } finally {
       await other.close();
       await rogue.close();
