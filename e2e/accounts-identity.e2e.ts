@@ -107,6 +107,8 @@ it('resets a forgotten password from the mailed link; the link works once', asyn
   const page = await newPage();
   await page.goto(`${url}/sign-in`);
   await page.getByRole('link', { name: 'Forgot password?' }).click();
+  // The route is lazy: until its page shows, 'Email' is still the sign-in form's field.
+  await expect.poll(() => page.getByRole('heading', { name: 'Reset your password' }).isVisible()).toBe(true);
   await page.getByLabel('Email').fill('kim@example.com');
   await page.getByRole('button', { name: 'Send reset link' }).click();
   await expect.poll(() => page.getByText(/a reset link is on its way/).isVisible()).toBe(true);
