@@ -157,14 +157,11 @@ export async function createContainer(config: Config, opts: ContainerOptions) {
     logger,
     publicUrl: config.publicUrl,
     mailer,
+    profileOf: (userId) => accountSummaries.profile(userId),
   });
-  const creditAdjustments = createCreditAdjustments({ db, credits, audit });
+  const creditAdjustments = createCreditAdjustments({ db, credits, audit, users: accountSummaries });
   registerLedgerMetrics(metrics.registry, creditsRepository);
-  const profileOf = async (userId: string) => {
-    const user = await db.selectFrom('users').select(['id', 'email', 'name']).where('id', '=', userId).executeTakeFirst();
-    if (!user) throw new Error(`user ${userId} vanished`);
-    return user;
-  };
+  const profileOf = (userId: string) => accountSummaries.profile(userId);
   const holdGraceSeconds = 600; // LED-7: a hold lives for the generation's deadline plus 10 minutes
   const generations = createGenerationService({
     db,

@@ -38,6 +38,7 @@ export function createBillingService(deps: {
   logger: Logger;
   publicUrl: string;
   mailer: Pick<Mailer, 'send'>;
+  profileOf: (userId: string) => Promise<{ email: string }>;
 }) {
   const { db, repository: repo, catalogue, free, stripe, logger } = deps;
   const packs = new Map(catalogue.packs.map((p) => [p.id, p]));
@@ -97,8 +98,8 @@ export function createBillingService(deps: {
     planByPrice,
     requireStripe,
     notifyPaymentFailed: async (userId, planName) => {
-      const user = await db.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirst();
-      if (user) await deps.mailer.send(paymentFailedMail(user.email, planName, `${deps.publicUrl}/billing`));
+      const { email } = await deps.profileOf(userId);
+      await deps.mailer.send(paymentFailedMail(email, planName, `${deps.publicUrl}/billing`));
     },
   });
 

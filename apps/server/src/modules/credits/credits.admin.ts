@@ -4,6 +4,7 @@ import type { DB } from '#src/db/schema.ts';
 import { AppError } from '#src/lib/errors.ts';
 import type { AuditLog } from '#src/modules/audit/audit.service.ts';
 import type { CreditsService } from './credits.service.ts';
+import type { AccountSummaries } from '#src/modules/accounts/account-summary.ts';
 
 export type CreditAdjustments = ReturnType<typeof createCreditAdjustments>;
 
@@ -12,12 +13,11 @@ export type CreditAdjustments = ReturnType<typeof createCreditAdjustments>;
  * and the reason, with its audit event in the same transaction. A claw-back never takes more than is
  * available (held credits belong to work in progress). `key` makes a retried request post once.
  */
-export function createCreditAdjustments(deps: { db: Kysely<DB>; credits: CreditsService; audit: Pick<AuditLog, 'record'> }) {
+export function createCreditAdjustments(deps: { db: Kysely<DB>; credits: CreditsService; audit: Pick<AuditLog, 'record'>; users: Pick<AccountSummaries, 'profile' | 'idByEmail'> }) {
   const { db, credits } = deps;
   const adjustments = {
     async adjust(input: { userId: string; amount: number; reason: string; actorId: string | null; actorIp: string | null; key: string; expiresInDays?: number | null | undefined }): Promise<CreditBalance> {
-      const exists = await db.selectFrom('users').select('id').where('id', '=', input.userId).executeTakeFirst();
-      if (!exists) throw new AppError('not_found', 'User not found');
+      await deps.users.profile(input.userId); // 404 for an unknown user
       const via = input.actorId ? 'console' : 'cli';
       await db.transaction().execute(async (trx) => {
         if (input.amount > 0) {
@@ -37,10 +37,10 @@ export function createCreditAdjustments(deps: { db: Kysely<DB>; credits: Credits
     },
 
     async adjustByEmail(input: { email: string; amount: number; reason: string; key: string; expiresInDays?: number | null }): Promise<{ userId: string; balance: CreditBalance }> {
-      const user = await db.selectFrom('users').select('id').where('email', '=', input.email.trim().toLowerCase()).executeTakeFirst();
-      if (!user) throw new AppError('not_found', `No user with email ${input.email}`);
-      const balance = await adjustments.adjust({ userId: user.id, amount: input.amount, reason: input.reason, actorId: null, actorIp: null, key: input.key, expiresInDays: input.expiresInDays ?? null });
-      return { userId: user.id, balance };
+      const userId = await deps.users.idByEmail(input.email);
+      if (!userId) throw new AppError('not_found', `No user with email ${input.email}`);
+      const balance = await adjustments.adjust({ userId, amount: input.amount, reason: input.reason, actorId: null, actorIp: null, key: input.key, expiresInDays: input.expiresInDays ?? null });
+      return { userId, balance };
     },
   };
   return adjustments;
