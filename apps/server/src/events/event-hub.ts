@@ -48,10 +48,27 @@ export interface EventHub {
   stop(): Promise<void>;
 }
 
+/** Listeners per user: adding returns the function that removes it (and the user's entry once empty). */
+function perUser<L>() {
+  const byUser = new Map<string, Set<L>>();
+  return {
+    add(userId: string, listener: L): () => void {
+      const set = byUser.get(userId) ?? new Set<L>();
+      set.add(listener);
+      byUser.set(userId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) byUser.delete(userId);
+      };
+    },
+    of: (userId: string): Iterable<L> => byUser.get(userId) ?? [],
+  };
+}
+
 export function createEventHub(database: Database, logger: Logger): EventHub {
-  const byUser = new Map<string, Set<(event: GenerationChanged) => void>>();
+  const generationListeners = perUser<(event: GenerationChanged) => void>();
   const all = new Set<(event: GenerationChanged) => void>();
-  const creditListeners = new Map<string, Set<() => void>>();
+  const creditListeners = perUser<() => void>();
   const sleepers = new Map<string, Set<() => void>>();
   /**
    * Wakes that arrived while nobody slept on the generation (the worker was polling or writing its
@@ -74,28 +91,12 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
     const parsed = payloadSchema.safeParse(safeJson(raw));
     if (!parsed.success) return logger.warn('ignored a malformed generation event');
     for (const listener of all) listener(parsed.data);
-    for (const listener of byUser.get(parsed.data.userId) ?? []) listener(parsed.data);
+    for (const listener of generationListeners.of(parsed.data.userId)) listener(parsed.data);
   };
 
   return {
-    subscribe(userId, listener) {
-      const set = byUser.get(userId) ?? new Set();
-      set.add(listener);
-      byUser.set(userId, set);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0) byUser.delete(userId);
-      };
-    },
-    subscribeCredits(userId, listener) {
-      const set = creditListeners.get(userId) ?? new Set();
-      set.add(listener);
-      creditListeners.set(userId, set);
-      return () => {
-        set.delete(listener);
-        if (set.size === 0) creditListeners.delete(userId);
-      };
-    },
+    subscribe: (userId, listener) => generationListeners.add(userId, listener),
+    subscribeCredits: (userId, listener) => creditListeners.add(userId, listener),
     subscribeAll(listener) {
       all.add(listener);
       return () => all.delete(listener);
@@ -124,7 +125,7 @@ export function createEventHub(database: Database, logger: Logger): EventHub {
         await database.listen(CHANNEL, dispatch),
         await database.listen(WAKE_CHANNEL, wake),
         await database.listen(CREDITS_CHANNEL, (userId) => {
-          for (const listener of creditListeners.get(userId) ?? []) listener();
+          for (const listener of creditListeners.of(userId)) listener();
         }),
       ];
     },

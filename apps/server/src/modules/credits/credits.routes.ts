@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor } from '#src/lib/cursor.ts';
 
 /** One page of a user's credit movements, newest first. */
 async function pageOfTransactions(credits: CreditsService, userId: string, query: ListCreditTransactionsQuery) {
-  const rows = await credits.repository.listTransactions(userId, { beforeId: query.cursor ? decodeCursor(query.cursor) : null, limit: query.limit + 1 });
+  const rows = await credits.listTransactions(userId, { beforeId: query.cursor ? decodeCursor(query.cursor) : null, limit: query.limit + 1 });
   const page = rows.slice(0, query.limit);
   return { data: page.map(presentTransaction), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.id) : null };
 }
@@ -70,7 +70,7 @@ export function registerCreditAdminRoutes(app: FastifyInstance, deps: { credits:
   );
 
   r.get('/api/admin/credits/reconciliation', { config: { auth: 'staff:billing.read', audit: { action: 'credits.reconciliation_viewed' } }, schema: { response: { 200: reconciliationSchema.nullable() } } }, async () => {
-    const row = await deps.credits.repository.latestReconciliation();
+    const row = await deps.credits.latestReconciliation();
     return row ? { id: row.id, at: row.at.toISOString(), ok: row.ok, checked_accounts: row.checked_accounts, problems: reconciliationSchema.shape.problems.parse(row.problems) } : null;
   });
 }

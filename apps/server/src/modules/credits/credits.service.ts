@@ -149,6 +149,12 @@ export function createCreditsService(deps: CreditsDeps) {
       });
     },
 
+    /** The user's movements, newest first (keyset-paged by id). */
+    listTransactions: (userId: string, opts: { beforeId: string | null; limit: number }) => repo.listTransactions(userId, opts),
+
+    /** The last nightly check of the books, if one has run. */
+    latestReconciliation: () => repo.latestReconciliation(),
+
     /** The stored balance as it stands, without granting or expiring anything (staff views). */
     async peekBalance(userId: string): Promise<CreditBalance> {
       const b = await repo.balances(db, userId);

@@ -40,6 +40,7 @@ import { useCreateGeneration } from '../hooks/use-generation-mutations';
 import { checkCustomSize, presetSize } from '../size';
 import { RefineChip } from './refine-chip';
 import { SizePicker } from './size-picker';
+import '#/components/ui/inline-warning.css';
 import './generate-panel.css';
 
 type FieldErrors = Partial<Record<'model' | 'prompt' | 'aspect_ratio' | 'width' | 'height' | 'seed' | 'output_format' | 'references' | 'parent' | 'count', string>>;
@@ -413,7 +414,7 @@ export function GeneratePanel() {
 
       <div className="generate-panel__footer">
         {blocked && (
-          <p className="generate-panel__blocked" id={`${ids}-blocked`}>
+          <p className="inline-warning" id={`${ids}-blocked`}>
             <AlertIcon size={14} />
             <span>{blocked}</span>
           </p>
